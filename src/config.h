@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* config: the service's settings, read strictly from the environment. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config_tmpfs {
+        char *path; /* NULL when not configured */
+        char *options;
+};
+
+struct config {
+        char *access_token;
+
+        char *docker_socket_path;
+        uint64_t docker_read_timeout_ms;  /* DOCKER_UNIX_SOCKET_READ_TIMEOUT, seconds in the environment */
+        uint64_t docker_write_timeout_ms; /* DOCKER_UNIX_SOCKET_WRITE_TIMEOUT */
+
+        char *container_hostname;
+        char *container_user;
+        int64_t container_memory;
+        bool container_network_disabled;
+        int64_t ulimit_nofile_soft, ulimit_nofile_hard;
+        int64_t ulimit_nproc_soft, ulimit_nproc_hard;
+        int64_t container_pids_limit; /* DOCKER_CONTAINER_PIDS_LIMIT, default the nproc hard limit */
+        char **cap_add;               /* NULL-terminated, empty when unset */
+        char **cap_drop;
+        bool readonly_rootfs;
+        struct config_tmpfs tmp_dir;
+        struct config_tmpfs work_dir;
+        char *container_runtime; /* DOCKER_CONTAINER_RUNTIME, NULL for the engine's default */
+
+        uint64_t max_execution_time_ms; /* RUN_MAX_EXECUTION_TIME, seconds */
+        uint64_t max_output_size;       /* RUN_MAX_OUTPUT_SIZE, bytes */
+        char **image_allowlist;         /* RUN_IMAGE_ALLOWLIST, NULL when every image is allowed */
+
+        uint64_t max_request_size;   /* SERVER_MAX_REQUEST_SIZE, bytes of body; default 1 MiB */
+        uint64_t request_timeout_ms; /* SERVER_REQUEST_TIMEOUT, seconds; default 10 */
+
+        /* Accepted for compatibility; under socket activation the socket unit owns them. */
+        char *listen_addr;       /* SERVER_LISTEN_ADDR, NULL when unset */
+        int listen_port;         /* SERVER_LISTEN_PORT, 0 when unset */
+        unsigned worker_threads; /* SERVER_WORKER_THREADS, 0 when unset */
+
+        bool debug_keep_container;
+};
+
+#define CONFIG_DEFAULT_MAX_REQUEST_SIZE   (1024u * 1024u)
+#define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 10000u
+
+/*
+ * Load every setting from the environment (secure_getenv). Returns 0, or
+ * -EINVAL with a message naming the variable and the reason in errbuf.
+ * On failure *ret is left zeroed and needs no config_free().
+ */
+int config_load(struct config *ret, char *errbuf, size_t errlen);
+
+/* Free what config_load() allocated; accepts a zeroed struct. */
+void config_free(struct config *c);
+
+/* Whether image may run under RUN_IMAGE_ALLOWLIST (always when unset). */
+bool config_image_allowed(const struct config *c, const char *image);

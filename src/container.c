@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* container: the engine's create body for one run, built from the configuration alone. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "container.h"
+#include "docker.h"
+#include "util.h"
+
+/* json-c's adders take ownership even on failure, so a NULL value is the only error to catch. */
+static int add(json_object *o, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int append(json_object *a, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_array_add(a, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static json_object *string_array(char *const *list) {
+        json_object *a = json_object_new_array();
+
+        if (!a)
+                return NULL;
+        for (size_t i = 0; list && list[i]; i++) {
+                if (append(a, json_object_new_string(list[i])) < 0) {
+                        json_object_put(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+static json_object *ulimit(const char *name, int64_t soft, int64_t hard) {
+        json_object *u = json_object_new_object();
+
+        if (!u)
+                return NULL;
+        if (add(u, "Name", json_object_new_string(name)) < 0 || add(u, "Soft", json_object_new_int64(soft)) < 0 ||
+                add(u, "Hard", json_object_new_int64(hard)) < 0) {
+                json_object_put(u);
+                return NULL;
+        }
+        return u;
+}
+
+static int host_config(const struct config *c, json_object **ret) {
+        _cleanup_json_ json_object *h = NULL, *ulimits = NULL, *tmpfs = NULL, *secopt = NULL;
+        const struct config_tmpfs *mounts[] = { &c->tmp_dir, &c->work_dir };
+
+        h = json_object_new_object();
+        ulimits = json_object_new_array();
+        tmpfs = json_object_new_object();
+        secopt = json_object_new_array();
+        if (!h || !ulimits || !tmpfs || !secopt)
+                return -ENOMEM;
+
+        if (append(ulimits, ulimit("nofile", c->ulimit_nofile_soft, c->ulimit_nofile_hard)) < 0 ||
+                append(ulimits, ulimit("nproc", c->ulimit_nproc_soft, c->ulimit_nproc_hard)) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(mounts); i++)
+                if (mounts[i]->path && add(tmpfs, mounts[i]->path, json_object_new_string(mounts[i]->options)) < 0)
+                        return -ENOMEM;
+        if (append(secopt, json_object_new_string("no-new-privileges")) < 0)
+                return -ENOMEM;
+
+        if (add(h, "Memory", json_object_new_int64(c->container_memory)) < 0)
+                return -ENOMEM;
+        /* Equal to Memory: the engine would otherwise allow as much swap again. */
+        if (c->container_memory > 0 && add(h, "MemorySwap", json_object_new_int64(c->container_memory)) < 0)
+                return -ENOMEM;
+        /* The pids cgroup counts this container alone, unlike nproc, which counts the uid across the host. */
+        if (c->container_pids_limit > 0 && add(h, "PidsLimit", json_object_new_int64(c->container_pids_limit)) < 0)
+                return -ENOMEM;
+        if (add(h, "Privileged", json_object_new_boolean(false)) < 0 ||
+                add(h, "CapAdd", string_array(c->cap_add)) < 0 || add(h, "CapDrop", string_array(c->cap_drop)) < 0 ||
+                add(h, "Ulimits", TAKE_PTR(ulimits)) < 0 ||
+                add(h, "ReadonlyRootfs", json_object_new_boolean(c->readonly_rootfs)) < 0 ||
+                add(h, "Tmpfs", TAKE_PTR(tmpfs)) < 0 || add(h, "SecurityOpt", TAKE_PTR(secopt)) < 0)
+                return -ENOMEM;
+        if (c->container_network_disabled && add(h, "NetworkMode", json_object_new_string("none")) < 0)
+                return -ENOMEM;
+        if (c->container_runtime && add(h, "Runtime", json_object_new_string(c->container_runtime)) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int container_config_json(const struct config *c, const char *image, const char *request_id, int64_t deadline,
+        json_object **ret) {
+        _cleanup_json_ json_object *o = NULL, *labels = NULL, *h = NULL;
+        char deadline_str[32];
+        int r;
+
+        r = host_config(c, &h);
+        if (r < 0)
+                return r;
+        o = json_object_new_object();
+        labels = json_object_new_object();
+        if (!o || !labels)
+                return -ENOMEM;
+        snprintf(deadline_str, sizeof(deadline_str), "%" PRId64, deadline);
+        if (add(labels, CONTAINER_LABEL, json_object_new_string("true")) < 0 ||
+                add(labels, CONTAINER_LABEL_REQUEST, json_object_new_string(request_id)) < 0 ||
+                add(labels, CONTAINER_LABEL_DEADLINE, json_object_new_string(deadline_str)) < 0)
+                return -ENOMEM;
+
+        if (add(o, "Hostname", json_object_new_string(c->container_hostname)) < 0 ||
+                add(o, "User", json_object_new_string(c->container_user)) < 0 ||
+                add(o, "AttachStdin", json_object_new_boolean(true)) < 0 ||
+                add(o, "AttachStdout", json_object_new_boolean(true)) < 0 ||
+                add(o, "AttachStderr", json_object_new_boolean(true)) < 0 ||
+                add(o, "Tty", json_object_new_boolean(false)) < 0 ||
+                add(o, "OpenStdin", json_object_new_boolean(true)) < 0 ||
+                add(o, "StdinOnce", json_object_new_boolean(true)) < 0 ||
+                add(o, "Image", json_object_new_string(image)) < 0 ||
+                add(o, "NetworkDisabled", json_object_new_boolean(c->container_network_disabled)) < 0 ||
+                add(o, "Labels", TAKE_PTR(labels)) < 0 || add(o, "HostConfig", TAKE_PTR(h)) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
+}

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: MIT */
+/* docker: a minimal Docker Engine API client over the unix socket (libcurl). */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "docker.h"
+#include "util.h"
+
+struct docker {
+        CURL *curl; /* one handle, so create, start and remove share a kept-alive connection */
+        struct curl_slist *headers;
+        char *socket_path;
+        uint64_t timeout_ms;
+        long status;
+        char message[512];
+        char errbuf[CURL_ERROR_SIZE];
+        char *body;
+        size_t body_len;
+        bool body_too_big;
+};
+
+struct docker_stream {
+        CURL *curl;
+        int fd;
+        char pending[DOCKER_MAX_ATTACH_HEAD]; /* stream bytes that came with the attach answer's head */
+        size_t pending_off, pending_len;
+};
+
+static void set_message(struct docker *d, const char *fmt, ...) _printf_(2, 3);
+static void set_message(struct docker *d, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(d->message, sizeof(d->message), fmt, ap);
+        va_end(ap);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        struct docker *d = userdata;
+        size_t n = size * nmemb;
+        char *p;
+
+        if (n > DOCKER_MAX_RESPONSE - d->body_len) {
+                d->body_too_big = true;
+                return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+        }
+        p = realloc(d->body, d->body_len + n + 1);
+        if (!p)
+                return 0;
+        memcpy(p + d->body_len, ptr, n);
+        d->body = p;
+        d->body_len += n;
+        d->body[d->body_len] = '\0';
+        return n;
+}
+
+static int errno_from_curl(CURL *curl, CURLcode code) {
+        long os_errno = 0;
+
+        switch (code) {
+        case CURLE_OK:
+                return 0;
+        case CURLE_OPERATION_TIMEDOUT:
+                return -ETIMEDOUT;
+        case CURLE_OUT_OF_MEMORY:
+                return -ENOMEM;
+        case CURLE_COULDNT_CONNECT:
+                if (curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno > 0)
+                        return (int)-os_errno;
+                return -ECONNREFUSED;
+        default:
+                return -EIO;
+        }
+}
+
+static CURL *new_handle(const char *socket_path, uint64_t timeout_ms, char *errbuf) {
+        CURL *curl = curl_easy_init();
+
+        if (!curl)
+                return NULL;
+        if (curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path) != CURLE_OK ||
+                curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+                curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK ||
+                curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+                curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK) {
+                curl_easy_cleanup(curl);
+                return NULL;
+        }
+        return curl;
+}
+
+int docker_new(const char *socket_path, uint64_t timeout_ms, struct docker **ret) {
+        struct docker *d;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->timeout_ms = timeout_ms;
+        d->socket_path = strdup(socket_path);
+        if (!d->socket_path)
+                goto fail;
+        d->curl = new_handle(socket_path, timeout_ms, d->errbuf);
+        if (!d->curl)
+                goto fail;
+        /* No "Expect: 100-continue" round trip before a create body. */
+        d->headers = curl_slist_append(NULL, "Content-Type: application/json");
+        if (!d->headers)
+                goto fail;
+        d->headers = curl_slist_append(d->headers, "Expect:");
+        if (!d->headers)
+                goto fail;
+        if (curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK ||
+                curl_easy_setopt(d->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK ||
+                curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+                curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, d) != CURLE_OK)
+                goto fail;
+        *ret = d;
+        return 0;
+fail:
+        docker_free(d);
+        return -ENOMEM;
+}
+
+struct docker *docker_free(struct docker *d) {
+        if (!d)
+                return NULL;
+        if (d->curl)
+                curl_easy_cleanup(d->curl);
+        curl_slist_free_all(d->headers);
+        free(d->socket_path);
+        free(d->body);
+        free(d);
+        return NULL;
+}
+
+long docker_status(const struct docker *d) {
+        return d->status;
+}
+
+const char *docker_message(const struct docker *d) {
+        return d->message;
+}
+
+/* The engine's errors are {"message": "..."}; keep that text for the caller. */
+static void take_engine_message(struct docker *d) {
+        _cleanup_json_ json_object *o = NULL;
+        json_object *m;
+
+        if (d->body)
+                o = json_tokener_parse(d->body);
+        if (o && json_object_object_get_ex(o, "message", &m) && json_object_is_type(m, json_type_string))
+                set_message(d, "%s", json_object_get_string(m));
+        else
+                set_message(d, "engine answered HTTP %ld", d->status);
+}
+
+/*
+ * One request on the shared handle. body NULL sends none. Returns 0 when the
+ * engine answered with a status in [200, 300), -EREMOTEIO for any other
+ * answer, or a transport error.
+ */
+static int request(struct docker *d, const char *method, const char *path, const char *body, size_t body_len) {
+        char url[512];
+        CURLcode code;
+        int r;
+
+        d->status = 0;
+        d->message[0] = '\0';
+        d->errbuf[0] = '\0';
+        d->body_len = 0;
+        d->body_too_big = false;
+        if (d->body)
+                d->body[0] = '\0';
+
+        r = snprintf(url, sizeof(url), "http://localhost/" DOCKER_API_VERSION "%s", path);
+        if (r < 0 || (size_t)r >= sizeof(url))
+                return -ENAMETOOLONG;
+
+        if (curl_easy_setopt(d->curl, CURLOPT_URL, url) != CURLE_OK)
+                return -ENOMEM;
+        if (body) {
+                curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, body);
+                curl_easy_setopt(d->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        } else
+                curl_easy_setopt(d->curl, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, streq(method, "GET") ? NULL : method);
+
+        code = curl_easy_perform(d->curl);
+        if (code != CURLE_OK) {
+                if (d->body_too_big) {
+                        set_message(d, "engine answer larger than %u bytes", DOCKER_MAX_RESPONSE);
+                        return -EMSGSIZE;
+                }
+                set_message(d, "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(code));
+                return errno_from_curl(d->curl, code);
+        }
+        curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &d->status);
+        if (d->status < 200 || d->status >= 300) {
+                take_engine_message(d);
+                return -EREMOTEIO;
+        }
+        return 0;
+}
+
+static int parse_body(struct docker *d, json_object **ret) {
+        json_object *o;
+
+        o = d->body ? json_tokener_parse(d->body) : NULL;
+        if (!o) {
+                set_message(d, "engine answered with invalid JSON");
+                return -EBADMSG;
+        }
+        *ret = o;
+        return 0;
+}
+
+int docker_version(struct docker *d, json_object **ret) {
+        int r;
+
+        r = request(d, "GET", "/version", NULL, 0);
+        if (r < 0)
+                return r;
+        return parse_body(d, ret);
+}
+
+/* Container ids come from the engine: refuse anything that is not plain hex. */
+static bool id_is_valid(const char *id) {
+        size_t n = strlen(id);
+
+        if (n == 0 || n > 64)
+                return false;
+        return strspn(id, "0123456789abcdef") == n;
+}
+
+int docker_create(struct docker *d, const char *name, json_object *body, char **ret_id) {
+        _cleanup_json_ json_object *answer = NULL;
+        char path[256];
+        const char *s, *id;
+        size_t len;
+        json_object *v;
+        char *copy;
+        int r;
+
+        r = snprintf(path, sizeof(path), "/containers/create%s%s", name ? "?name=" : "", name ?: "");
+        if (r < 0 || (size_t)r >= sizeof(path))
+                return -ENAMETOOLONG;
+        s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
+        if (!s)
+                return -ENOMEM;
+
+        r = request(d, "POST", path, s, len);
+        if (r < 0)
+                return r;
+        r = parse_body(d, &answer);
+        if (r < 0)
+                return r;
+        /* "Warnings" may be null, a list, or absent: only "Id" matters. */
+        if (!json_object_object_get_ex(answer, "Id", &v) || !json_object_is_type(v, json_type_string)) {
+                set_message(d, "engine answer has no container id");
+                return -EBADMSG;
+        }
+        id = json_object_get_string(v);
+        if (!id_is_valid(id)) {
+                set_message(d, "engine answered an invalid container id");
+                return -EBADMSG;
+        }
+        copy = strdup(id);
+        if (!copy)
+                return -ENOMEM;
+        *ret_id = copy;
+        return 0;
+}
+
+static int container_call(struct docker *d, const char *method, const char *id, const char *suffix) {
+        char path[256];
+        int r;
+
+        if (!id_is_valid(id))
+                return -EINVAL;
+        r = snprintf(path, sizeof(path), "/containers/%s%s", id, suffix);
+        if (r < 0 || (size_t)r >= sizeof(path))
+                return -ENAMETOOLONG;
+        return request(d, method, path, streq(method, "POST") ? "" : NULL, 0);
+}
+
+int docker_start(struct docker *d, const char *id) {
+        int r;
+
+        r = container_call(d, "POST", id, "/start");
+        /* 304: already started, which is what we asked for. */
+        if (r == -EREMOTEIO && d->status == 304)
+                return 0;
+        return r;
+}
+
+int docker_kill(struct docker *d, const char *id) {
+        int r;
+
+        r = container_call(d, "POST", id, "/kill?signal=KILL");
+        /* 409: not running any more; the goal is reached. */
+        if (r == -EREMOTEIO && d->status == 409)
+                return 0;
+        return r;
+}
+
+int docker_remove(struct docker *d, const char *id) {
+        int r;
+
+        r = container_call(d, "DELETE", id, "?v=1&force=1");
+        if (r == -EREMOTEIO && d->status == 404)
+                return 0;
+        return r;
+}
+
+int docker_list(struct docker *d, const char *label, json_object **ret) {
+        _cleanup_free_ char *filters = NULL, *escaped = NULL;
+        _cleanup_json_ json_object *answer = NULL;
+        char path[1024];
+        int r;
+
+        if (asprintf(&filters, "{\"label\":[\"%s\"]}", label) < 0)
+                return -ENOMEM;
+        escaped = curl_easy_escape(d->curl, filters, 0);
+        if (!escaped)
+                return -ENOMEM;
+        r = snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", escaped);
+        if (r < 0 || (size_t)r >= sizeof(path))
+                return -ENAMETOOLONG;
+        r = request(d, "GET", path, NULL, 0);
+        if (r < 0)
+                return r;
+        r = parse_body(d, &answer);
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(answer, json_type_array)) {
+                set_message(d, "engine answered a list that is not an array");
+                return -EBADMSG;
+        }
+        *ret = TAKE_PTR(answer);
+        return 0;
+}
+
+static int wait_fd(int fd, short events, usec_t deadline) {
+        struct pollfd p = { .fd = fd, .events = events };
+        int r;
+
+        for (;;) {
+                r = poll(&p, 1, poll_timeout_ms(deadline));
+                if (r > 0)
+                        return 0;
+                if (r == 0)
+                        return -ETIMEDOUT;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
+static int stream_send_all(struct docker_stream *s, const char *buf, size_t len, usec_t deadline) {
+        while (len > 0) {
+                size_t n = 0;
+                int r;
+
+                r = docker_stream_send(s, buf, len, &n);
+                if (r == -EAGAIN) {
+                        r = wait_fd(s->fd, POLLOUT, deadline);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                buf += n;
+                len -= n;
+        }
+        return 0;
+}
+
+/* Read the attach answer's head; stream bytes after it stay in s->pending. */
+static int read_attach_head(struct docker *d, struct docker_stream *s, usec_t deadline) {
+        char *buf = s->pending;
+        size_t len = 0;
+        char *end = NULL;
+        int r;
+
+        while (!end) {
+                size_t n = 0;
+                CURLcode code;
+
+                if (len >= sizeof(s->pending) - 1) {
+                        set_message(d, "attach answer head larger than %zu bytes", sizeof(s->pending));
+                        return -EMSGSIZE;
+                }
+                code = curl_easy_recv(s->curl, buf + len, sizeof(s->pending) - 1 - len, &n);
+                if (code == CURLE_AGAIN) {
+                        r = wait_fd(s->fd, POLLIN, deadline);
+                        if (r < 0) {
+                                set_message(d, "engine did not answer the attach request in time");
+                                return r;
+                        }
+                        continue;
+                }
+                if (code != CURLE_OK) {
+                        set_message(d, "%s", curl_easy_strerror(code));
+                        return -EIO;
+                }
+                if (n == 0) {
+                        set_message(d, "engine closed the connection during attach");
+                        return -ECONNRESET;
+                }
+                len += n;
+                buf[len] = '\0';
+                end = strstr(buf, "\r\n\r\n");
+        }
+
+        if (sscanf(buf, "HTTP/1.%*[01] %ld", &d->status) != 1) {
+                set_message(d, "engine answered attach with a malformed status line");
+                return -EBADMSG;
+        }
+        if (d->status != 101 && d->status != 200) {
+                /* The error body, when it came with the head, carries the engine's message. */
+                free(d->body);
+                d->body = strdup(end + 4);
+                d->body_len = d->body ? strlen(d->body) : 0;
+                take_engine_message(d);
+                return -EREMOTEIO;
+        }
+        s->pending_off = (size_t)(end + 4 - buf);
+        s->pending_len = len;
+        return 0;
+}
+
+int docker_attach(struct docker *d, const char *id, usec_t deadline, struct docker_stream **ret) {
+        _cleanup_docker_stream_ struct docker_stream *s = NULL;
+        char req[512];
+        curl_socket_t fd;
+        CURLcode code;
+        int r;
+
+        d->status = 0;
+        d->message[0] = '\0';
+        if (!id_is_valid(id))
+                return -EINVAL;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->fd = -1;
+        s->curl = new_handle(d->socket_path, d->timeout_ms, d->errbuf);
+        if (!s->curl)
+                return -ENOMEM;
+        /* The engine hijacks this connection, so curl only connects and we speak HTTP ourselves. */
+        if (curl_easy_setopt(s->curl, CURLOPT_URL, "http://localhost/") != CURLE_OK ||
+                curl_easy_setopt(s->curl, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK)
+                return -ENOMEM;
+        d->errbuf[0] = '\0';
+        code = curl_easy_perform(s->curl);
+        if (code != CURLE_OK) {
+                set_message(d, "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(code));
+                return errno_from_curl(s->curl, code);
+        }
+        if (curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+                return -EIO;
+        s->fd = fd;
+
+        r = snprintf(req, sizeof(req),
+                "POST /" DOCKER_API_VERSION "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+                "Host: localhost\r\n"
+                "Content-Length: 0\r\n"
+                "Connection: Upgrade\r\n"
+                "Upgrade: tcp\r\n"
+                "\r\n",
+                id);
+        if (r < 0 || (size_t)r >= sizeof(req))
+                return -ENAMETOOLONG;
+        r = stream_send_all(s, req, (size_t)r, deadline);
+        if (r < 0) {
+                set_message(d, "failed to send the attach request: %s", strerror(-r));
+                return r;
+        }
+        r = read_attach_head(d, s, deadline);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+struct docker_stream *docker_stream_free(struct docker_stream *s) {
+        if (!s)
+                return NULL;
+        if (s->curl)
+                curl_easy_cleanup(s->curl);
+        free(s);
+        return NULL;
+}
+
+int docker_stream_fd(const struct docker_stream *s) {
+        return s->fd;
+}
+
+bool docker_stream_pending(const struct docker_stream *s) {
+        return s->pending_off < s->pending_len;
+}
+
+int docker_stream_send(struct docker_stream *s, const void *buf, size_t len, size_t *ret_n) {
+        CURLcode code;
+        size_t n = 0;
+
+        code = curl_easy_send(s->curl, buf, len, &n);
+        if (code == CURLE_AGAIN)
+                return -EAGAIN;
+        if (code != CURLE_OK)
+                return -EPIPE;
+        *ret_n = n;
+        return 0;
+}
+
+int docker_stream_recv(struct docker_stream *s, void *buf, size_t len, size_t *ret_n) {
+        CURLcode code;
+        size_t n = 0;
+
+        if (docker_stream_pending(s)) {
+                n = s->pending_len - s->pending_off;
+                if (n > len)
+                        n = len;
+                memcpy(buf, s->pending + s->pending_off, n);
+                s->pending_off += n;
+                *ret_n = n;
+                return 0;
+        }
+        code = curl_easy_recv(s->curl, buf, len, &n);
+        if (code == CURLE_AGAIN)
+                return -EAGAIN;
+        if (code != CURLE_OK)
+                return -ECONNRESET;
+        *ret_n = n;
+        return 0;
+}
+
+int docker_stream_shutdown_write(struct docker_stream *s) {
+        if (shutdown(s->fd, SHUT_WR) < 0)
+                return -errno;
+        return 0;
+}

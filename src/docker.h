@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* docker: a minimal Docker Engine API client over the unix socket (libcurl). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "util.h"
+
+/* Docker 20.10 speaks 1.41, and every later engine still accepts it. */
+#define DOCKER_API_VERSION "v1.41"
+
+/* Bound on a non-streamed engine answer (version, create, errors). */
+#define DOCKER_MAX_RESPONSE (1024u * 1024u)
+
+/* Bound on the head of the attach answer before the raw stream starts. */
+#define DOCKER_MAX_ATTACH_HEAD 16384u
+
+struct docker;
+struct docker_stream;
+
+/*
+ * Every call returns 0 on success, -EREMOTEIO when the engine answered with
+ * an error status (see docker_status() and docker_message()), or another
+ * negative errno when the engine could not be reached or talked to (the
+ * socket missing, refused, a timeout; docker_message() says what curl saw).
+ */
+int docker_new(const char *socket_path, uint64_t timeout_ms, struct docker **ret);
+struct docker *docker_free(struct docker *d);
+
+/* HTTP status of the engine's last answer, 0 when there was none. */
+long docker_status(const struct docker *d);
+
+/* The engine's error message or the transport error of the last call. */
+const char *docker_message(const struct docker *d);
+
+/* GET /version: the engine's answer as parsed JSON, owned by the caller. */
+int docker_version(struct docker *d, json_object **ret);
+
+/* POST /containers/create with the given body; the new id (64 hex) in ret_id. */
+int docker_create(struct docker *d, const char *name, json_object *body, char **ret_id);
+
+int docker_start(struct docker *d, const char *id);
+int docker_kill(struct docker *d, const char *id);
+
+/* DELETE /containers/ID?v=1&force=1; a container already gone counts as removed. */
+int docker_remove(struct docker *d, const char *id);
+
+/* GET /containers/json?all=1 with a label filter: a JSON array owned by the caller. */
+int docker_list(struct docker *d, const char *label, json_object **ret);
+
+/*
+ * Attach to a created container's stdin, stdout and stderr on a connection of
+ * its own, which the engine then hands over as a raw stream (101 UPGRADED).
+ * deadline bounds the wait for that answer.
+ */
+int docker_attach(struct docker *d, const char *id, usec_t deadline, struct docker_stream **ret);
+struct docker_stream *docker_stream_free(struct docker_stream *s);
+
+/* The socket to poll() on; bytes may also wait in the stream's own buffer. */
+int docker_stream_fd(const struct docker_stream *s);
+bool docker_stream_pending(const struct docker_stream *s);
+
+/* Non-blocking: bytes moved in *ret_n; -EAGAIN when nothing can move now; *ret_n 0 from recv means EOF. */
+int docker_stream_send(struct docker_stream *s, const void *buf, size_t len, size_t *ret_n);
+int docker_stream_recv(struct docker_stream *s, void *buf, size_t len, size_t *ret_n);
+
+/* Half-close: the engine closes the container's stdin (StdinOnce). */
+int docker_stream_shutdown_write(struct docker_stream *s);
+
+static inline void docker_freep(struct docker **d) {
+        docker_free(*d);
+}
+static inline void docker_stream_freep(struct docker_stream **s) {
+        docker_stream_free(*s);
+}
+static inline void json_object_putp(json_object **o) {
+        json_object_put(*o);
+}
+#define _cleanup_docker_        _cleanup_(docker_freep)
+#define _cleanup_docker_stream_ _cleanup_(docker_stream_freep)
+#define _cleanup_json_          _cleanup_(json_object_putp)

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* log: one structured journald record per request, stderr when journald is absent. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <syslog.h>
+
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+
+#define FIELD_MAX 1024 /* bytes of one untrusted field value, after escaping */
+
+static bool stderr_ok;
+
+void log_setup(bool stderr_allowed) {
+        stderr_ok = stderr_allowed;
+}
+
+void log_escape(char *buf, size_t size, const char *s, size_t len) {
+        static const char hex[] = "0123456789abcdef";
+        size_t o = 0;
+
+        if (size == 0)
+                return;
+        for (size_t i = 0; s && i < len; i++) {
+                unsigned char ch = (unsigned char)s[i];
+
+                if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+                        if (o + 1 >= size)
+                                break;
+                        buf[o++] = (char)ch;
+                } else {
+                        if (o + 4 >= size)
+                                break;
+                        buf[o++] = '\\';
+                        buf[o++] = 'x';
+                        buf[o++] = hex[ch >> 4];
+                        buf[o++] = hex[ch & 15];
+                }
+        }
+        buf[o] = '\0';
+}
+
+/* Untrusted values are escaped; MESSAGE is built from escaped parts already. */
+static void field(struct iovec *iov, size_t *n, char *storage, size_t size, const char *name,
+        const char *value, bool escape) {
+        size_t len = (size_t)snprintf(storage, size, "%s=", name);
+
+        if (escape)
+                log_escape(storage + len, size - len, value, strlen(value));
+        else
+                snprintf(storage + len, size - len, "%s", value);
+        iov[*n] = (struct iovec){ .iov_base = storage, .iov_len = strlen(storage) };
+        (*n)++;
+}
+
+static void number(struct iovec *iov, size_t *n, char *storage, size_t size, const char *name,
+        unsigned long long value) {
+        snprintf(storage, size, "%s=%llu", name, value);
+        iov[*n] = (struct iovec){ .iov_base = storage, .iov_len = strlen(storage) };
+        (*n)++;
+}
+
+static void to_stderr(int priority, const char *text) {
+        if (stderr_ok)
+                fprintf(stderr, "<%d>%s\n", priority, text);
+}
+
+void log_request(const struct log_record *r) {
+        static const struct {
+                const char *name;
+                size_t offset;
+        } strings[] = {
+                { "DOCKER_RUN_REQUEST_ID", offsetof(struct log_record, request_id) },
+                { "DOCKER_RUN_REMOTE", offsetof(struct log_record, remote) },
+                { "DOCKER_RUN_METHOD", offsetof(struct log_record, method) },
+                { "DOCKER_RUN_PATH", offsetof(struct log_record, path) },
+                { "DOCKER_RUN_ERROR", offsetof(struct log_record, error) },
+                { "DOCKER_RUN_ERROR_MESSAGE", offsetof(struct log_record, message) },
+                { "DOCKER_RUN_IMAGE", offsetof(struct log_record, image) },
+                { "DOCKER_RUN_CONTAINER_ID", offsetof(struct log_record, container_id) },
+        };
+        static const struct {
+                const char *name;
+                size_t offset;
+        } durations[] = {
+                { "DOCKER_RUN_DURATION_USEC", offsetof(struct log_record, duration_usec) },
+                { "DOCKER_RUN_CREATE_USEC", offsetof(struct log_record, create_usec) },
+                { "DOCKER_RUN_ATTACH_USEC", offsetof(struct log_record, attach_usec) },
+                { "DOCKER_RUN_START_USEC", offsetof(struct log_record, start_usec) },
+                { "DOCKER_RUN_RUN_USEC", offsetof(struct log_record, run_usec) },
+                { "DOCKER_RUN_REMOVE_USEC", offsetof(struct log_record, remove_usec) },
+        };
+        enum { N_FIELDS = ELEMENTSOF(strings) + ELEMENTSOF(durations) + 4 };
+        char storage[N_FIELDS][FIELD_MAX + 64];
+        char method[32], path[256], image[256], msg[FIELD_MAX], text[FIELD_MAX * 2];
+        struct iovec iov[N_FIELDS];
+        int priority = r->status >= 500 ? LOG_ERR : r->status >= 400 ? LOG_WARNING : LOG_INFO;
+        size_t n = 0;
+
+        log_escape(method, sizeof(method), r->method ?: "-", strlen(r->method ?: "-"));
+        log_escape(path, sizeof(path), r->path ?: "-", strlen(r->path ?: "-"));
+        log_escape(image, sizeof(image), r->image ?: "", strlen(r->image ?: ""));
+        log_escape(msg, sizeof(msg), r->message ?: "", strlen(r->message ?: ""));
+        snprintf(text, sizeof(text), "%s %s%s%s -> %d%s%s%s%s in %llu ms (request %s)", method, path,
+                r->image ? " image=" : "", image, r->status, r->error ? " " : "", r->error ?: "",
+                r->message ? ": " : "", msg, (unsigned long long)(r->duration_usec / USEC_PER_MSEC),
+                r->request_id ?: "-");
+
+        field(iov, &n, storage[n], sizeof(storage[0]), "MESSAGE", text, false);
+        number(iov, &n, storage[n], sizeof(storage[0]), "PRIORITY", (unsigned long long)priority);
+        field(iov, &n, storage[n], sizeof(storage[0]), "SYSLOG_IDENTIFIER", "docker-run", false);
+        number(iov, &n, storage[n], sizeof(storage[0]), "DOCKER_RUN_STATUS", (unsigned long long)r->status);
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+                const char *v = *(const char *const *)((const char *)r + strings[i].offset);
+
+                if (v && *v)
+                        field(iov, &n, storage[n], sizeof(storage[0]), strings[i].name, v, true);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(durations); i++) {
+                usec_t v = *(const usec_t *)((const char *)r + durations[i].offset);
+
+                if (v > 0)
+                        number(iov, &n, storage[n], sizeof(storage[0]), durations[i].name, v);
+        }
+
+        if (sd_journal_sendv(iov, (int)n) < 0)
+                to_stderr(priority, text);
+}
+
+void log_message(int priority, const char *fmt, ...) {
+        char text[FIELD_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        if (sd_journal_send("MESSAGE=%s", text, "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=docker-run", NULL) < 0)
+                to_stderr(priority, text);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* log: one structured journald record per request, stderr when journald is absent. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+/* The fields of a request's record; NULL strings and zero durations are omitted. */
+struct log_record {
+        const char *request_id;
+        const char *remote;
+        const char *method;
+        const char *path;
+        int status;
+        const char *error;   /* the contract's error code, NULL on success */
+        const char *message; /* why, for errors */
+        const char *image;
+        const char *container_id;
+        usec_t duration_usec; /* from the first byte of the request to the answer written */
+        usec_t create_usec, attach_usec, start_usec, run_usec, remove_usec;
+};
+
+/* Decide where logs may go: stderr only when it is not the client's connection. */
+void log_setup(bool stderr_allowed);
+
+/* The request's record: journald fields DOCKER_RUN_* and a readable MESSAGE. */
+void log_request(const struct log_record *r);
+
+/* A line about the service itself (configuration, cleanup), at the given syslog priority. */
+void log_message(int priority, const char *fmt, ...) _printf_(2, 3);
+
+/* Copy s into buf with every byte outside printable ASCII as \xNN, cut to fit. */
+void log_escape(char *buf, size_t size, const char *s, size_t len);

@@ -1,0 +1,460 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End to end: the handler under systemd-socket-activate against the real engine."""
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (RUNNER, TOKEN, Server, docker, expect, expect_error, main, our_containers,  # noqa: E402
+                     parse_raw, sh, wait_no_containers)
+
+DEADLINE = 3  # RUN_MAX_EXECUTION_TIME for the limit tests
+server = None
+
+
+def setup():
+    global server
+    server = Server()
+    server.start()
+
+
+# --- the original's API documentation, with sh for python -------------------
+
+def test_root():
+    st, h, body = server.request("GET", "/", token=None)
+    expect(st == 200, "GET / status", st, body)
+    expect(body["name"] == "docker-run" and body["version"] and
+           body["description"] == "Api for running code in transient docker containers", "GET / body", body)
+    expect(h["content-type"] == "application/json", "content type", h)
+    expect(h["connection"] == "close", "connection close", h)
+
+
+def test_version():
+    st, _, body = server.request("GET", "/version")
+    expect(st == 200, "GET /version", st, body)
+    d = body["docker"]
+    engine = json.loads(docker("version", "--format", "{{json .Server}}").stdout)
+    for key in ("version", "apiVersion", "gitCommit", "goVersion", "os", "arch", "kernelVersion", "buildTime"):
+        expect(isinstance(d.get(key), str), "version key " + key, d)
+    expect(d["version"] == engine["Version"], "engine version", d["version"], engine["Version"])
+    expect(isinstance(d["platform"]["name"], str), "platform.name", d)
+    expect(d["components"] and all(set(c) == {"name", "version"} for c in d["components"]), "components", d)
+    expect_error(server.request("GET", "/version", token=None), 401, "access_token")
+
+
+def test_hello():
+    st, _, body = server.run(sh("echo Hello World"))
+    expect(st == 200 and body == {"stdout": "Hello World\n", "stderr": "", "error": ""}, "hello", st, body)
+
+
+def test_stdin():
+    st, _, body = server.run(sh('read x; echo "Number from stdin: $x"', stdin="42"))
+    expect(st == 200 and body["stdout"] == "Number from stdin: 42\n", "stdin example", st, body)
+
+
+def test_custom_command():
+    st, _, body = server.run(sh('echo "Number from arg: $1"', command="sh main.sh 42"))
+    expect(st == 200 and body["stdout"] == "Number from arg: 42\n", "custom command", st, body)
+
+
+def test_run_instructions():
+    payload = {"runInstructions": {"buildCommands": ["cp main.sh run.sh"], "runCommand": "sh run.sh"},
+               "files": [{"name": "main.sh", "content": "cat; echo done"}], "stdin": "in\n"}
+    st, _, body = server.run(payload)
+    expect(st == 200 and body["stdout"] == "in\ndone\n", "runInstructions", st, body)
+
+
+def test_runner_error_passed_through():
+    st, _, body = server.run(sh("echo out; echo err >&2; exit 3"))
+    expect(st == 200 and body["stdout"] == "out\n" and body["stderr"] == "err\n" and body["error"],
+           "runner's own error is a 200 passed through", st, body)
+
+
+def test_unicode_and_escapes():
+    text = 'héllo "wörld" \\ \u2603 \t tab'
+    st, _, body = server.run(sh("cat", stdin=text))
+    expect(st == 200 and body["stdout"] == text, "unicode round trip", st, body)
+
+
+# --- tokens ------------------------------------------------------------------
+
+def test_tokens():
+    for token in (None, "", "wrong", TOKEN + "x", TOKEN[:-1], TOKEN.upper()):
+        expect_error(server.run(sh("echo no"), token=token), 401, "access_token")
+    st, _, _ = server.run(sh("echo yes"), token=TOKEN)
+    expect(st == 200, "right token", st)
+
+
+def test_token_never_logged():
+    server.run(sh("echo x"), token="a-wrong-token-value")
+    logs = server.logs()
+    expect(TOKEN not in logs and "a-wrong-token-value" not in logs, "token in logs")
+
+
+# --- routes and malformed requests -------------------------------------------
+
+def test_routes():
+    expect_error(server.request("GET", "/nope"), 404, "route.not_found")
+    expect_error(server.request("GET", "/run"), 405, "route.method_not_allowed")
+    expect_error(server.request("POST", "/", body=b"{}"), 405, "route.method_not_allowed")
+    expect_error(server.request("DELETE", "/version"), 405, "route.method_not_allowed")
+    st, _, _ = server.request("GET", "/?x=1", token=None)
+    expect(st == 200, "query string ignored", st)
+
+
+def test_bad_bodies():
+    cases = [
+        (b"", "request.json"),
+        (b"{", "request.json"),
+        (b"not json", "request.json"),
+        (b"[]", "request.json"),
+        (b'{"image": "x"} trailing', "request.json"),
+        (b'{"payload": {}}', "request.image"),
+        (b'{"image": 42, "payload": {}}', "request.image"),
+        (b'{"image": "", "payload": {}}', "request.image"),
+        (b'{"image": "a b", "payload": {}}', "request.image"),
+        (b'{"image": "a\\u0000b", "payload": {}}', "request.image"),
+        (b'{"image": "x"}', "request.payload"),
+        (b'{"image": "x", "payload": []}', "request.payload"),
+        (b'{"image": "x", "payload": "s"}', "request.payload"),
+        (b'{"image": "x", "payload": {"a": "\xff\xfe"}}', "request.json"),
+        (b'{"image": "x", "payload": ' + b'[' * 200 + b']' * 200 + b'}', "request.json"),
+    ]
+    for body, code in cases:
+        expect_error(server.request("POST", "/run", body=body), 400, code)
+
+
+def test_bad_http():
+    for raw in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\nHost: x\n\n", b"get / HTTP/1.1\r\n\r\n",
+                b"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
+                b"POST /run HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"):
+        st, _, body = parse_raw(server.raw(raw))
+        expect(st == 400 and body["error"] == "request.http", "bad http", raw, st, body)
+    st, _, body = parse_raw(server.raw(b"GET / HTTP/2.0\r\n\r\n"))
+    expect(st == 505, "http version", st, body)
+    st, _, body = parse_raw(server.raw(b"POST /run HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"))
+    expect(st == 411 and body["error"] == "request.length_required", "chunked refused", st, body)
+    st, _, body = parse_raw(server.raw(b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\n\r\n"))
+    expect(st == 414, "long uri", st, body)
+    st, _, body = parse_raw(server.raw(b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 100 + b"\r\n"))
+    expect(st == 431, "too many headers", st, body)
+
+
+def test_incomplete_request():
+    st, _, body = parse_raw(server.raw(b"POST /run HTTP/1.1\r\nContent-Length: 10\r\n\r\n{}"))
+    expect(st == 400 and body["error"] == "request.http", "body cut short", st, body)
+
+
+def test_http10_and_pipelining():
+    out = server.raw(b"GET / HTTP/1.0\r\n\r\nGET /nope HTTP/1.1\r\n\r\n")
+    expect(out.count(b"HTTP/1.1 ") == 1, "one answer only", out)
+    st, _, body = parse_raw(out)
+    expect(st == 200 and body["name"] == "docker-run", "HTTP/1.0", st, body)
+
+
+def test_expect_continue():
+    body = json.dumps({"image": RUNNER, "payload": sh("cat | wc -c", stdin="x" * 5000)}).encode()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    s.sendall(b"POST /run HTTP/1.1\r\nHost: x\r\nX-Access-Token: %s\r\nExpect: 100-continue\r\n"
+              b"Content-Length: %d\r\n\r\n" % (TOKEN.encode(), len(body)))
+    interim = s.recv(100)
+    expect(interim == b"HTTP/1.1 100 Continue\r\n\r\n", "100 Continue", interim)
+    s.sendall(body)
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    st, _, answer = parse_raw(out)
+    expect(st == 200 and answer["stdout"].strip() == "5000", "body after 100-continue", st, answer)
+
+
+def test_request_size_limit():
+    with Server({"SERVER_MAX_REQUEST_SIZE": "1000"}) as small:
+        big = {"image": RUNNER, "payload": sh("echo", stdin="x" * 2000)}
+        expect_error(small.request("POST", "/run", big), 413, "request.too_large")
+        st, _, _ = small.run(sh("echo fits"))
+        expect(st == 200, "small request fits", st)
+
+
+def test_request_timeout():
+    with Server({"SERVER_REQUEST_TIMEOUT": "1"}) as slow:
+        start = time.monotonic()
+        out = slow.raw(b"POST /run HTTP/1.1\r\nContent-Length: 100\r\n\r\n{", shut=False)
+        took = time.monotonic() - start
+        st, _, body = parse_raw(out)
+        expect(st == 408 and body["error"] == "request.timeout", "408", st, body)
+        expect(took < 3, "408 at the request deadline", took)
+
+
+# --- configuration -----------------------------------------------------------
+
+def test_config_missing_variable():
+    with Server(unset=["DOCKER_CONTAINER_MEMORY"]) as bad:
+        expect_error(bad.run(sh("echo")), 500, "config")
+        expect_error(bad.request("GET", "/", token=None), 500, "config")
+        time.sleep(0.2)
+        expect("DOCKER_CONTAINER_MEMORY" in bad.logs(), "log names the variable", bad.logs())
+
+
+def test_config_malformed_variable():
+    for var, value in (("RUN_MAX_EXECUTION_TIME", "ten"), ("DOCKER_CONTAINER_NETWORK_DISABLED", "yes"),
+                       ("SERVER_LISTEN_PORT", "70000")):
+        with Server({var: value}) as bad:
+            expect_error(bad.run(sh("echo")), 500, "config")
+            time.sleep(0.2)
+            expect(var in bad.logs(), "log names " + var, bad.logs())
+
+
+def test_config_server_variables():
+    with Server({"SERVER_LISTEN_ADDR": "127.0.0.1", "SERVER_WORKER_THREADS": "10"}) as s:
+        s.env["SERVER_LISTEN_PORT"] = str(s.port)
+        st, _, _ = s.request("GET", "/", token=None)
+        expect(st == 200, "consistent SERVER_* accepted", st)
+    with Server({"SERVER_LISTEN_ADDR": "127.0.0.1", "SERVER_LISTEN_PORT": "1"}) as s:
+        expect_error(s.request("GET", "/", token=None), 500, "config")
+
+
+def test_engine_socket_absent():
+    with Server({"DOCKER_UNIX_SOCKET_PATH": "/nonexistent/docker.sock"}) as s:
+        expect_error(s.run(sh("echo")), 500, "docker.unixsocket")
+        expect_error(s.request("GET", "/version"), 500, "docker.unixsocket")
+
+
+def test_engine_socket_not_listening():
+    path = "/tmp/docker-run-test-%d.sock" % os.getpid()
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(path)
+    try:
+        with Server({"DOCKER_UNIX_SOCKET_PATH": path}) as s:
+            expect_error(s.run(sh("echo")), 500, "docker.unixsocket")
+    finally:
+        dead.close()
+        os.unlink(path)
+
+
+def test_missing_image():
+    expect_error(server.run(sh("echo"), image="docker-run-test/does-not-exist:latest"), 400,
+                 "docker.container.create")
+
+
+def test_bad_user_fails_start():
+    with Server({"DOCKER_CONTAINER_USER": "nosuchuser"}) as s:
+        expect_error(s.run(sh("echo")), 500, "docker.container.start")
+
+
+def test_image_allowlist():
+    with Server({"RUN_IMAGE_ALLOWLIST": RUNNER}) as s:
+        st, _, _ = s.run(sh("echo ok"))
+        expect(st == 200, "allowed image", st)
+        expect_error(s.run(sh("echo"), image="docker-run-test/silent:latest"), 403, "request.image.not_allowed")
+
+
+# --- misbehaving runners -------------------------------------------------------
+
+def test_runner_stderr():
+    answer = server.run(sh("echo"), image="docker-run-test/stderr:latest")
+    expect_error(answer, 500, "coderunner.stderr")
+    expect("runner exploded" in answer[2]["message"], "stderr text in message", answer)
+
+
+def test_runner_nonjson():
+    expect_error(server.run(sh("echo"), image="docker-run-test/nonjson:latest"), 500, "coderunner.stdout.decode")
+
+
+def test_runner_silent():
+    expect_error(server.run(sh("echo"), image="docker-run-test/silent:latest"), 500, "coderunner.stdout.decode")
+
+
+# --- limits that hold ------------------------------------------------------------
+
+limits = None
+
+
+def limit_server():
+    global limits
+    if limits is None:
+        limits = Server({"RUN_MAX_EXECUTION_TIME": str(DEADLINE), "DOCKER_CONTAINER_PIDS_LIMIT": "64",
+                         "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT": "10000",
+                         "DOCKER_CONTAINER_ULIMIT_NPROC_HARD": "10000"})
+        limits.start()
+    return limits
+
+
+def timed(fn):
+    start = time.monotonic()
+    answer = fn()
+    return answer, time.monotonic() - start
+
+
+def test_deadline_infinite_loop():
+    answer, took = timed(lambda: limit_server().run(sh("while :; do :; done")))
+    expect_error(answer, 400, "limits.execution_time")
+    expect(DEADLINE - 0.5 < took < DEADLINE + 1.5, "answered at the deadline", took)
+
+
+def test_deadline_slow_drip():
+    # One byte a second: a per-read timeout would never fire; the wall-clock deadline does.
+    answer, took = timed(lambda: limit_server().run({}, image="docker-run-test/drip:latest"))
+    expect_error(answer, 400, "limits.execution_time")
+    expect(DEADLINE - 0.5 < took < DEADLINE + 1.5, "drip stopped at the deadline", took)
+
+
+def test_deadline_kills_container():
+    before = our_containers()
+    answer = limit_server().run(sh("sleep 100"))
+    expect_error(answer, 400, "limits.execution_time")
+    left = wait_no_containers(before, timeout=5)
+    expect(not left, "container removed after the deadline", left)
+
+
+def test_output_flood():
+    answer, took = timed(lambda: server.run({}, image="docker-run-test/flood:latest"))
+    expect_error(answer, 400, "limits.read.size")
+    expect(took < 5, "flood stopped early", took)
+
+
+def test_output_cap_boundary():
+    # The runner prints {"stdout":"<n x a>","stderr":"","error":""}: 36 bytes of frame plus n.
+    cap = 100000
+    overhead = len(json.dumps({"stdout": "", "stderr": "", "error": ""}, separators=(",", ":")))
+    n = cap - overhead
+    st, _, body = server.run(sh("head -c %d /dev/zero | tr '\\\\0' a" % n))
+    expect(st == 200 and len(body["stdout"]) == n, "exactly at the cap", st, str(body)[:200])
+    expect_error(server.run(sh("head -c %d /dev/zero | tr '\\\\0' a" % (n + 1))), 400, "limits.read.size")
+
+
+def test_fork_bomb():
+    s = limit_server()
+    st, _, body = s.run(sh("cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max"))
+    expect(st == 200 and body["stdout"].strip() == "64", "pids cgroup limit", st, body)
+    answer, took = timed(lambda: s.run(sh("b() { b | b & }; b; sleep 100")))
+    expect(answer[0] in (200, 400), "fork bomb answered", answer)
+    expect(took < DEADLINE + 1.5, "fork bomb contained within the deadline", took)
+    st, _, body = s.run(sh("echo alive"))
+    expect(st == 200 and body["stdout"] == "alive\n", "host still serves", st, body)
+
+
+def test_memory_hog():
+    s = limit_server()
+    st, _, body = s.run(sh("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+                           "cat /sys/fs/cgroup/memory.max"))
+    expect(st == 200 and int(body["stdout"]) <= 100000000, "memory cgroup limit", st, body)
+    # Doubling a string in the shell: 200 MB is twice the limit.
+    st, _, body = s.run(sh("x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; "
+                           "while :; do x=$x$x; done"))
+    expect(st in (200, 400), "memory hog answered", st, body)
+    if st == 200:
+        expect(body["error"], "memory hog was killed", body)
+
+
+def test_container_as_configured():
+    """Inspect a kept container: every limit exactly as configured."""
+    with Server({"DEBUG_KEEP_CONTAINER": "true", "DOCKER_CONTAINER_PIDS_LIMIT": "77",
+                 "DOCKER_CONTAINER_CAP_ADD": "SYS_PTRACE"}) as s:
+        st, h, body = s.run(sh("id -un; hostname"))
+        expect(st == 200 and body["stdout"] == "glot\nglot\n", "user and hostname", st, body)
+        name = "docker-run-" + h["x-request-id"]
+        try:
+            info = json.loads(docker("inspect", name).stdout)[0]
+        finally:
+            docker("rm", "-f", name, check=False)
+    hc = info["HostConfig"]
+    expect(hc["Memory"] == 100000000 and hc["MemorySwap"] == 100000000, "memory without hidden swap", hc)
+    expect(hc["PidsLimit"] == 77, "pids limit", hc["PidsLimit"])
+    expect("no-new-privileges" in hc["SecurityOpt"], "no-new-privileges", hc["SecurityOpt"])
+    expect(set(hc["CapDrop"]) == {"MKNOD", "NET_RAW", "NET_BIND_SERVICE"}, "cap drop", hc["CapDrop"])
+    expect(hc["CapAdd"] == ["SYS_PTRACE"], "cap add", hc["CapAdd"])
+    expect(hc["ReadonlyRootfs"] is True, "read-only rootfs", hc)
+    expect(hc["Tmpfs"] == {"/tmp": "rw,noexec,nosuid,size=65536k",
+                           "/home/glot": "rw,exec,nosuid,size=131072k"}, "tmpfs", hc["Tmpfs"])
+    expect(hc["NetworkMode"] == "none" and info["Config"]["NetworkDisabled"] is True, "network", hc)
+    ul = {u["Name"]: (u["Soft"], u["Hard"]) for u in hc["Ulimits"]}
+    expect(ul == {"nofile": (90, 100), "nproc": (90, 100)}, "ulimits", ul)
+    expect(info["Config"]["Labels"].get("docker-run.managed") == "true", "label", info["Config"]["Labels"])
+    expect(info["State"]["Running"] is False, "kept container was stopped", info["State"])
+
+
+def test_readonly_root_and_tmpfs():
+    st, _, body = server.run(sh("touch /x 2>/dev/null && echo root-writable; echo w > f && cat f; "
+                                "echo t > /tmp/t && cat /tmp/t"))
+    expect(st == 200 and body["stdout"] == "w\nt\n", "read-only root, writable tmpfs", st, body)
+
+
+def test_network_disabled():
+    st, _, body = server.run(sh("ls /sys/class/net"))
+    expect(st == 200 and body["stdout"].split() == ["lo"], "only loopback", st, body)
+
+
+# --- clients that go away and other socket activation modes -----------------------
+
+def test_client_disconnects_mid_run():
+    before = our_containers()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    body = json.dumps({"image": RUNNER, "payload": sh("sleep 30")}).encode()
+    s.sendall(b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n" % (TOKEN.encode(), len(body))
+              + body)
+    time.sleep(1.5)
+    s.close()
+    start = time.monotonic()
+    left = wait_no_containers(before, timeout=8)
+    expect(not left, "container removed after the client left", left)
+    expect(time.monotonic() - start < 5, "removed promptly, not at the deadline")
+
+
+def test_inetd_mode():
+    with Server(inetd=True) as s:
+        st, _, body = s.run(sh("echo inetd"))
+        expect(st == 200 and body["stdout"] == "inetd\n", "inetd", st, body)
+
+
+def test_concurrent_runs():
+    results = [None] * 6
+
+    def one(i):
+        results[i] = server.run(sh("echo %d" % i))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, (st, _, body) in enumerate(results):
+        expect(st == 200 and body["stdout"] == "%d\n" % i, "concurrent run", i, st, body)
+
+
+def test_log_record():
+    st, h, _ = server.run(sh("echo logged"))
+    rid = h["x-request-id"]
+    time.sleep(0.3)
+    if os.path.exists("/run/systemd/journal/socket"):
+        import subprocess
+        out = subprocess.run(["journalctl", "-o", "json", "DOCKER_RUN_REQUEST_ID=" + rid], capture_output=True,
+                             text=True).stdout
+        rec = json.loads(out.splitlines()[-1])
+        expect(rec["DOCKER_RUN_STATUS"] == "200" and rec["DOCKER_RUN_PATH"] == "/run", "journal record", rec)
+    else:
+        line = [l for l in server.logs().splitlines() if rid in l]
+        expect(line and "/run" in line[-1] and "200" in line[-1], "stderr record", server.logs()[-500:])
+
+
+def teardown_servers():
+    if limits:
+        limits.stop()
+    if server:
+        server.stop()
+
+
+if __name__ == "__main__":
+    tests = [v for k, v in list(globals().items()) if k.startswith("test_")]
+    try:
+        main(tests, setup=setup)
+    finally:
+        teardown_servers()
