@@ -70,6 +70,14 @@ int conn_open(struct conn *ret) {
         if (fstat(c.in_fd, &st) < 0)
                 return -errno;
         c.is_socket = S_ISSOCK(st.st_mode);
+        if (c.is_socket) {
+                int listening = 0;
+                socklen_t len = sizeof(listening);
+
+                /* A listening socket means Accept=no: we serve connections, not listeners. */
+                if (getsockopt(c.in_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
+                        return -EISCONN;
+        }
 
         r = set_nonblock(c.in_fd);
         if (r < 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <systemd/sd-journal.h>
 
@@ -13,9 +14,12 @@
 #define FIELD_MAX 1024 /* bytes of one untrusted field value, after escaping */
 
 static bool stderr_ok;
+static bool journal_ok;
 
 void log_setup(bool stderr_allowed) {
         stderr_ok = stderr_allowed;
+        /* sd_journal_send() drops records silently when journald is absent: look for it ourselves. */
+        journal_ok = access("/run/systemd/journal/socket", F_OK) == 0;
 }
 
 void log_escape(char *buf, size_t size, const char *s, size_t len) {
@@ -126,7 +130,7 @@ void log_request(const struct log_record *r) {
                         number(iov, &n, storage[n], sizeof(storage[0]), durations[i].name, v);
         }
 
-        if (sd_journal_sendv(iov, (int)n) < 0)
+        if (!journal_ok || sd_journal_sendv(iov, (int)n) < 0)
                 to_stderr(priority, text);
 }
 
@@ -137,6 +141,7 @@ void log_message(int priority, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        if (sd_journal_send("MESSAGE=%s", text, "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=docker-run", NULL) < 0)
+        if (!journal_ok ||
+                sd_journal_send("MESSAGE=%s", text, "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=docker-run", NULL) < 0)
                 to_stderr(priority, text);
 }

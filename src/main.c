@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* docker-run: serve one HTTP request on a socket-activated or inetd connection. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +31,7 @@ int main(int argc, char *argv[]) {
         log_setup(r < 0 || !conn_is_client(&c, STDERR_FILENO));
         if (r < 0) {
                 log_message(LOG_ERR, "Failed to find the connection (socket activation or inetd): %s",
-                        strerror(-r));
+                        r == -EISCONN ? "got a listening socket; the socket unit needs Accept=yes" : strerror(-r));
                 return RUN_EXIT_INTERNAL;
         }
         r = run_serve(&c);

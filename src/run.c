@@ -625,28 +625,28 @@ static enum outcome serve_run(struct request *q) {
 static enum outcome route(struct request *q) {
         const struct http_request *h = &q->http;
         bool get = http_slice_eq(h->method, "GET"), post = http_slice_eq(h->method, "POST");
-        enum { ROOT, VERSION, RUN } which;
+        enum { ROUTE_ROOT, ROUTE_VERSION, ROUTE_RUN } which;
 
         if (http_slice_eq(h->path, "/"))
-                which = ROOT;
+                which = ROUTE_ROOT;
         else if (http_slice_eq(h->path, "/version"))
-                which = VERSION;
+                which = ROUTE_VERSION;
         else if (http_slice_eq(h->path, "/run"))
-                which = RUN;
+                which = ROUTE_RUN;
         else {
                 fail(q, APIERROR_ROUTE_NOT_FOUND, "No route for %s", q->path);
                 return OUTCOME_ANSWER;
         }
 
-        if ((which == RUN && !post) || (which != RUN && !get))
+        if ((which == ROUTE_RUN && !post) || (which != ROUTE_RUN && !get))
                 fail(q, APIERROR_METHOD_NOT_ALLOWED, "Method %s is not allowed on %s", q->method, q->path);
         else if (!q->config_ok)
                 fail(q, APIERROR_CONFIG, "The service is misconfigured; see its log");
-        else if (which == ROOT)
+        else if (which == ROUTE_ROOT)
                 serve_root(q);
         else if (!h->has_token || !token_equal(h->token.ptr, h->token.len, q->config.access_token))
                 fail(q, APIERROR_ACCESS_TOKEN, "Missing or wrong access token");
-        else if (which == VERSION)
+        else if (which == ROUTE_VERSION)
                 serve_version(q);
         else
                 return serve_run(q);

@@ -326,9 +326,9 @@ def test_output_cap_boundary():
     cap = 100000
     overhead = len(json.dumps({"stdout": "", "stderr": "", "error": ""}, separators=(",", ":")))
     n = cap - overhead
-    st, _, body = server.run(sh("head -c %d /dev/zero | tr '\\\\0' a" % n))
+    st, _, body = server.run(sh("head -c %d /dev/zero | tr '\\0' a" % n))
     expect(st == 200 and len(body["stdout"]) == n, "exactly at the cap", st, str(body)[:200])
-    expect_error(server.run(sh("head -c %d /dev/zero | tr '\\\\0' a" % (n + 1))), 400, "limits.read.size")
+    expect_error(server.run(sh("head -c %d /dev/zero | tr '\\0' a" % (n + 1))), 400, "limits.read.size")
 
 
 def test_fork_bomb():

@@ -132,7 +132,7 @@ class Server:
     def start(self):
         self.port = free_port()
         args = [SOCKET_ACTIVATE, "-l", "127.0.0.1:%d" % self.port]
-        args += ["--inetd"] if self.inetd else ["-a"]
+        args += ["-a", "--inetd"] if self.inetd else ["-a"]
         for k in self.env:
             args += ["-E", k]
         args.append(self.binary)

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT */
+/* config: the service's settings, read strictly from the environment. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* secure_getenv(); the autotools config.h defines it in the real build */
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+/* Bytes of a value quoted in a message: enough to recognise it, not enough to flood the log. */
+#define QUOTE_MAX 64
+
+#define SECONDS_MAX_DOCKER  3600u
+#define SECONDS_MAX_RUN     86400u
+#define SECONDS_MAX_REQUEST 3600u
+#define OUTPUT_SIZE_MAX     (1024u * 1024u * 1024u)
+#define REQUEST_SIZE_MAX    (64u * 1024u * 1024u)
+
+enum kind {
+        KIND_SECRET, /* text never quoted back in a message */
+        KIND_TEXT,
+        KIND_PATH, /* absolute */
+        KIND_ADDR, /* numeric IPv4 or IPv6 */
+        KIND_BOOL,
+        KIND_U64,
+        KIND_MSEC, /* seconds in the environment, milliseconds in the struct */
+        KIND_I64,
+        KIND_INT,
+        KIND_UNSIGNED,
+        KIND_CAPS,   /* list of capability names, never NULL */
+        KIND_IMAGES, /* list of image names, NULL when empty */
+};
+
+struct setting {
+        const char *name;
+        enum kind kind;
+        bool required;
+        size_t offset;
+        uint64_t min, max;
+        const char *fallback;  /* text used when the variable is unset */
+        const char *only_with; /* ignored unless this variable is set too */
+};
+
+#define FIELD(f) offsetof(struct config, f)
+
+/* In the order of API.md, which is the order problems are found and reported in. */
+static const struct setting settings[] = {
+        { "API_ACCESS_TOKEN", KIND_SECRET, true, FIELD(access_token) },
+        { "DOCKER_UNIX_SOCKET_PATH", KIND_TEXT, true, FIELD(docker_socket_path) },
+        { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", KIND_MSEC, true, FIELD(docker_read_timeout_ms), .min = 1,
+                .max = SECONDS_MAX_DOCKER },
+        { "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", KIND_MSEC, true, FIELD(docker_write_timeout_ms), .min = 1,
+                .max = SECONDS_MAX_DOCKER },
+        { "DOCKER_CONTAINER_HOSTNAME", KIND_TEXT, true, FIELD(container_hostname) },
+        { "DOCKER_CONTAINER_USER", KIND_TEXT, true, FIELD(container_user) },
+        /* 0 is the engine's "no limit". */
+        { "DOCKER_CONTAINER_MEMORY", KIND_I64, true, FIELD(container_memory), .min = 0, .max = INT64_MAX },
+        { "DOCKER_CONTAINER_NETWORK_DISABLED", KIND_BOOL, true, FIELD(container_network_disabled) },
+        { "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT", KIND_I64, true, FIELD(ulimit_nofile_soft), .min = 0,
+                .max = INT64_MAX },
+        { "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD", KIND_I64, true, FIELD(ulimit_nofile_hard), .min = 0,
+                .max = INT64_MAX },
+        { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", KIND_I64, true, FIELD(ulimit_nproc_soft), .min = 0,
+                .max = INT64_MAX },
+        { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", KIND_I64, true, FIELD(ulimit_nproc_hard), .min = 0,
+                .max = INT64_MAX },
+        { "DOCKER_CONTAINER_CAP_DROP", KIND_CAPS, true, FIELD(cap_drop) },
+        { "RUN_MAX_EXECUTION_TIME", KIND_MSEC, true, FIELD(max_execution_time_ms), .min = 1,
+                .max = SECONDS_MAX_RUN },
+        { "RUN_MAX_OUTPUT_SIZE", KIND_U64, true, FIELD(max_output_size), .min = 1, .max = OUTPUT_SIZE_MAX },
+
+        { "SERVER_LISTEN_ADDR", KIND_ADDR, false, FIELD(listen_addr) },
+        { "SERVER_LISTEN_PORT", KIND_INT, false, FIELD(listen_port), .min = 1, .max = 65535 },
+        { "SERVER_WORKER_THREADS", KIND_UNSIGNED, false, FIELD(worker_threads), .min = 1, .max = 65535 },
+
+        { "DOCKER_CONTAINER_CAP_ADD", KIND_CAPS, false, FIELD(cap_add) },
+        { "DOCKER_CONTAINER_READONLY_ROOTFS", KIND_BOOL, false, FIELD(readonly_rootfs) },
+        { "DOCKER_CONTAINER_TMP_DIR_PATH", KIND_PATH, false, FIELD(tmp_dir.path) },
+        { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", KIND_TEXT, false, FIELD(tmp_dir.options),
+                .fallback = "rw,noexec,nosuid,size=65536k", .only_with = "DOCKER_CONTAINER_TMP_DIR_PATH" },
+        { "DOCKER_CONTAINER_WORK_DIR_PATH", KIND_PATH, false, FIELD(work_dir.path) },
+        { "DOCKER_CONTAINER_WORK_DIR_OPTIONS", KIND_TEXT, false, FIELD(work_dir.options),
+                .fallback = "rw,exec,nosuid,size=131072k", .only_with = "DOCKER_CONTAINER_WORK_DIR_PATH" },
+        { "DEBUG_KEEP_CONTAINER", KIND_BOOL, false, FIELD(debug_keep_container) },
+
+        { "DOCKER_CONTAINER_PIDS_LIMIT", KIND_I64, false, FIELD(container_pids_limit), .min = 1,
+                .max = INT64_MAX },
+        { "DOCKER_CONTAINER_RUNTIME", KIND_TEXT, false, FIELD(container_runtime) },
+        { "RUN_IMAGE_ALLOWLIST", KIND_IMAGES, false, FIELD(image_allowlist) },
+        { "SERVER_MAX_REQUEST_SIZE", KIND_U64, false, FIELD(max_request_size), .min = 1,
+                .max = REQUEST_SIZE_MAX },
+        { "SERVER_REQUEST_TIMEOUT", KIND_MSEC, false, FIELD(request_timeout_ms), .min = 1,
+                .max = SECONDS_MAX_REQUEST },
+};
+
+struct errmsg {
+        char *buf;
+        size_t size;
+};
+
+static int fail(struct errmsg *e, int error, const char *name, const char *fmt, ...) _printf_(4, 5);
+static int fail(struct errmsg *e, int error, const char *name, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        if (e->size == 0)
+                return error;
+        n = snprintf(e->buf, e->size, "%s: ", name);
+        if (n >= 0 && (size_t)n < e->size) {
+                va_start(ap, fmt);
+                vsnprintf(e->buf + n, e->size - (size_t)n, fmt, ap);
+                va_end(ap);
+        }
+        return error;
+}
+
+/* The environment is the operator's, but a message still must not carry raw control bytes into a log. */
+static void quote(char buf[static QUOTE_MAX * 4 + sizeof("...")], const char *s) {
+        static const char hex[] = "0123456789abcdef";
+        size_t o = 0, i;
+
+        for (i = 0; s[i] && i < QUOTE_MAX; i++) {
+                unsigned char ch = (unsigned char)s[i];
+
+                if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"')
+                        buf[o++] = (char)ch;
+                else {
+                        buf[o++] = '\\';
+                        buf[o++] = 'x';
+                        buf[o++] = hex[ch >> 4];
+                        buf[o++] = hex[ch & 0xf];
+                }
+        }
+        if (s[i]) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o] = '\0';
+}
+
+static int fail_value(struct errmsg *e, const char *name, const char *reason, const char *value) {
+        char q[QUOTE_MAX * 4 + sizeof("...")];
+
+        quote(q, value);
+        return fail(e, -EINVAL, name, "%s: \"%s\"", reason, q);
+}
+
+static bool is_control(char c) {
+        return (unsigned char)c < 0x20 || c == 0x7f;
+}
+
+static bool has_control(const char *s) {
+        for (; *s; s++)
+                if (is_control(*s))
+                        return true;
+        return false;
+}
+
+static bool is_separator(char c) {
+        return c == ' ' || c == '\t';
+}
+
+static bool is_capability(const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                            c == '_'))
+                        return false;
+        }
+        return true;
+}
+
+static void strv_free(char **l) {
+        for (size_t i = 0; l && l[i]; i++)
+                free(l[i]);
+        free(l);
+}
+
+static int parse_uint(struct errmsg *e, const struct setting *s, const char *value, uint64_t *ret) {
+        unsigned long long n;
+        char *end;
+
+        /* strtoull() alone would accept a sign, leading blanks and a "0x"-free but negated value. */
+        for (const char *p = value; *p; p++)
+                if (*p < '0' || *p > '9')
+                        return fail_value(e, s->name, "not a non-negative integer", value);
+        errno = 0;
+        n = strtoull(value, &end, 10);
+        if (errno == ERANGE || *end != '\0' || n < s->min || n > s->max) {
+                char reason[96];
+
+                snprintf(reason, sizeof(reason), "not between %llu and %llu", (unsigned long long)s->min,
+                        (unsigned long long)s->max);
+                return fail_value(e, s->name, reason, value);
+        }
+        *ret = n;
+        return 0;
+}
+
+static int parse_list(struct errmsg *e, const struct setting *s, const char *value, char ***ret) {
+        char **l = NULL;
+        size_t n = 0, i = 0;
+        const char *p;
+
+        if (s->kind == KIND_IMAGES && has_control(value))
+                return fail(e, -EINVAL, s->name, "contains a control character");
+
+        for (p = value; *p;) {
+                size_t len;
+
+                while (is_separator(*p))
+                        p++;
+                len = strcspn(p, " \t");
+                if (len == 0)
+                        break;
+                if (s->kind == KIND_CAPS && !is_capability(p, len)) {
+                        char *item = strndup(p, len);
+                        int r;
+
+                        if (!item)
+                                return fail(e, -ENOMEM, s->name, "out of memory");
+                        r = fail_value(e, s->name, "not a capability name", item);
+                        free(item);
+                        return r;
+                }
+                n++;
+                p += len;
+        }
+
+        if (n == 0 && s->kind == KIND_IMAGES) {
+                *ret = NULL;
+                return 0;
+        }
+
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return fail(e, -ENOMEM, s->name, "out of memory");
+        for (p = value; i < n;) {
+                size_t len;
+
+                while (is_separator(*p))
+                        p++;
+                len = strcspn(p, " \t");
+                l[i] = strndup(p, len);
+                if (!l[i]) {
+                        strv_free(l);
+                        return fail(e, -ENOMEM, s->name, "out of memory");
+                }
+                i++;
+                p += len;
+        }
+        *ret = l;
+        return 0;
+}
+
+static int parse_text(struct errmsg *e, const struct setting *s, const char *value, char **ret) {
+        char *t;
+
+        if (has_control(value)) {
+                if (s->kind == KIND_SECRET)
+                        return fail(e, -EINVAL, s->name, "contains a control character");
+                return fail_value(e, s->name, "contains a control character", value);
+        }
+        if (s->kind == KIND_PATH && value[0] != '/')
+                return fail_value(e, s->name, "not an absolute path", value);
+        if (s->kind == KIND_ADDR) {
+                unsigned char buf[sizeof(struct in6_addr)];
+
+                if (inet_pton(AF_INET, value, buf) != 1 && inet_pton(AF_INET6, value, buf) != 1)
+                        return fail_value(e, s->name, "not a numeric IPv4 or IPv6 address", value);
+        }
+        t = strdup(value);
+        if (!t)
+                return fail(e, -ENOMEM, s->name, "out of memory");
+        *ret = t;
+        return 0;
+}
+
+/* Parse one variable into its field; an unset optional one leaves the field as it is. */
+static int parse_setting(struct errmsg *e, const struct setting *s, struct config *c) {
+        void *field = (char *)c + s->offset;
+        const char *value;
+        uint64_t n;
+        int r;
+
+        if (s->only_with && !secure_getenv(s->only_with))
+                return 0;
+        value = secure_getenv(s->name);
+        if (!value && s->required)
+                return fail(e, -EINVAL, s->name, "not set");
+        if (!value && s->kind == KIND_CAPS)
+                value = "";
+        if (!value)
+                value = s->fallback;
+        if (!value)
+                return 0;
+        /* An empty list is a list; any other empty value is a mistake, never a silent default. */
+        if (!value[0] && s->kind != KIND_CAPS && s->kind != KIND_IMAGES)
+                return fail(e, -EINVAL, s->name, "empty");
+
+        switch (s->kind) {
+        case KIND_SECRET:
+        case KIND_TEXT:
+        case KIND_PATH:
+        case KIND_ADDR:
+                return parse_text(e, s, value, field);
+        case KIND_CAPS:
+        case KIND_IMAGES:
+                return parse_list(e, s, value, field);
+        case KIND_BOOL:
+                if (streq(value, "true"))
+                        *(bool *)field = true;
+                else if (streq(value, "false"))
+                        *(bool *)field = false;
+                else
+                        return fail_value(e, s->name, "not true or false", value);
+                return 0;
+        case KIND_U64:
+        case KIND_MSEC:
+        case KIND_I64:
+        case KIND_INT:
+        case KIND_UNSIGNED:
+                r = parse_uint(e, s, value, &n);
+                if (r < 0)
+                        return r;
+                /* The table's bounds keep every conversion below in range. */
+                if (s->kind == KIND_U64)
+                        *(uint64_t *)field = n;
+                else if (s->kind == KIND_MSEC)
+                        *(uint64_t *)field = n * 1000;
+                else if (s->kind == KIND_I64)
+                        *(int64_t *)field = (int64_t)n;
+                else if (s->kind == KIND_INT)
+                        *(int *)field = (int)n;
+                else
+                        *(unsigned *)field = (unsigned)n;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int check_soft_hard(
+        struct errmsg *e, const char *soft_name, int64_t soft, const char *hard_name, int64_t hard) {
+        if (soft > hard)
+                return fail(e, -EINVAL, soft_name, "%lld is above %s (%lld)", (long long)soft, hard_name,
+                        (long long)hard);
+        return 0;
+}
+
+int config_load(struct config *ret, char *errbuf, size_t errlen) {
+        _cleanup_(config_free) struct config c = {
+                .max_request_size = CONFIG_DEFAULT_MAX_REQUEST_SIZE,
+                .request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS,
+        };
+        struct errmsg e = { errbuf, errlen };
+        int r;
+
+        if (errlen > 0)
+                errbuf[0] = '\0';
+        memset(ret, 0, sizeof(*ret));
+
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                r = parse_setting(&e, &settings[i], &c);
+                if (r < 0)
+                        return r;
+        }
+
+        r = check_soft_hard(&e, "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT", c.ulimit_nofile_soft,
+                "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD", c.ulimit_nofile_hard);
+        if (r < 0)
+                return r;
+        r = check_soft_hard(&e, "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", c.ulimit_nproc_soft,
+                "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", c.ulimit_nproc_hard);
+        if (r < 0)
+                return r;
+
+        /* Its minimum is 1, so 0 means unset. The nproc hard limit bounds the same fork bomb, but per uid
+         * across the host; a hard limit of 0 leaves pids_limit 0, which the caller omits. */
+        if (c.container_pids_limit == 0)
+                c.container_pids_limit = c.ulimit_nproc_hard;
+
+        *ret = c;
+        memset(&c, 0, sizeof(c));
+        return 0;
+}
+
+void config_free(struct config *c) {
+        if (!c)
+                return;
+        free(c->access_token);
+        free(c->docker_socket_path);
+        free(c->container_hostname);
+        free(c->container_user);
+        strv_free(c->cap_add);
+        strv_free(c->cap_drop);
+        free(c->tmp_dir.path);
+        free(c->tmp_dir.options);
+        free(c->work_dir.path);
+        free(c->work_dir.options);
+        free(c->container_runtime);
+        strv_free(c->image_allowlist);
+        free(c->listen_addr);
+        memset(c, 0, sizeof(*c));
+}
+
+bool config_image_allowed(const struct config *c, const char *image) {
+        if (!c->image_allowlist)
+                return true;
+        for (size_t i = 0; c->image_allowlist[i]; i++)
+                if (streq(c->image_allowlist[i], image))
+                        return true;
+        return false;
+}

@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: MIT */
+/* test-config: the reference environment, each variable's defaults, and every way a value is refused. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "tap.h"
+#include "util.h"
+
+#define TOKEN "some-secret-token"
+
+struct var {
+        const char *key;
+        const char *value; /* NULL unsets the variable */
+};
+
+/* The original's systemd unit, from API.md. */
+static const struct var reference[] = {
+        { "API_ACCESS_TOKEN", TOKEN },
+        { "DOCKER_UNIX_SOCKET_PATH", "/var/run/docker.sock" },
+        { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", "3" },
+        { "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", "3" },
+        { "DOCKER_CONTAINER_HOSTNAME", "glot" },
+        { "DOCKER_CONTAINER_USER", "glot" },
+        { "DOCKER_CONTAINER_MEMORY", "1000000000" },
+        { "DOCKER_CONTAINER_NETWORK_DISABLED", "true" },
+        { "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT", "90" },
+        { "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD", "100" },
+        { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", "90" },
+        { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", "100" },
+        { "DOCKER_CONTAINER_CAP_DROP", "MKNOD NET_RAW NET_BIND_SERVICE" },
+        { "DOCKER_CONTAINER_READONLY_ROOTFS", "true" },
+        { "DOCKER_CONTAINER_TMP_DIR_PATH", "/tmp" },
+        { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", "rw,noexec,nosuid,size=65536k" },
+        { "DOCKER_CONTAINER_WORK_DIR_PATH", "/home/glot" },
+        { "DOCKER_CONTAINER_WORK_DIR_OPTIONS", "rw,exec,nosuid,size=131072k" },
+        { "RUN_MAX_EXECUTION_TIME", "15" },
+        { "RUN_MAX_OUTPUT_SIZE", "100000" },
+};
+
+static const char *const required[] = {
+        "API_ACCESS_TOKEN",
+        "DOCKER_UNIX_SOCKET_PATH",
+        "DOCKER_UNIX_SOCKET_READ_TIMEOUT",
+        "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT",
+        "DOCKER_CONTAINER_HOSTNAME",
+        "DOCKER_CONTAINER_USER",
+        "DOCKER_CONTAINER_MEMORY",
+        "DOCKER_CONTAINER_NETWORK_DISABLED",
+        "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT",
+        "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD",
+        "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT",
+        "DOCKER_CONTAINER_ULIMIT_NPROC_HARD",
+        "DOCKER_CONTAINER_CAP_DROP",
+        "RUN_MAX_EXECUTION_TIME",
+        "RUN_MAX_OUTPUT_SIZE",
+};
+
+static const char *const integers[] = {
+        "DOCKER_UNIX_SOCKET_READ_TIMEOUT",
+        "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT",
+        "DOCKER_CONTAINER_MEMORY",
+        "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT",
+        "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD",
+        "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT",
+        "DOCKER_CONTAINER_ULIMIT_NPROC_HARD",
+        "RUN_MAX_EXECUTION_TIME",
+        "RUN_MAX_OUTPUT_SIZE",
+        "SERVER_LISTEN_PORT",
+        "SERVER_WORKER_THREADS",
+        "DOCKER_CONTAINER_PIDS_LIMIT",
+        "SERVER_MAX_REQUEST_SIZE",
+        "SERVER_REQUEST_TIMEOUT",
+};
+
+static const char *const bad_integers[] = {
+        "",
+        "12x",
+        "-1",
+        "+1",
+        " 1",
+        "1 ",
+        "0x10",
+        "1.5",
+        "99999999999999999999999",
+        "18446744073709551616",
+};
+
+static const char *const booleans[] = {
+        "DOCKER_CONTAINER_NETWORK_DISABLED",
+        "DOCKER_CONTAINER_READONLY_ROOTFS",
+        "DEBUG_KEEP_CONTAINER",
+};
+
+static const char *const bad_booleans[] = { "", "TRUE", "False", "1", "0", "yes", " true", "true " };
+
+static void load_env(const struct var *over, size_t n) {
+        clearenv();
+        for (size_t i = 0; i < ELEMENTSOF(reference); i++)
+                setenv(reference[i].key, reference[i].value, 1);
+        for (size_t i = 0; i < n && over[i].key; i++) {
+                if (over[i].value)
+                        setenv(over[i].key, over[i].value, 1);
+                else
+                        unsetenv(over[i].key);
+        }
+}
+
+static size_t strv_length(char *const *l) {
+        size_t n = 0;
+
+        while (l && l[n])
+                n++;
+        return n;
+}
+
+static bool strv_equal(char *const *l, const char *const *expect) {
+        size_t i;
+
+        if (!l)
+                return false;
+        for (i = 0; l[i] && expect[i]; i++)
+                if (strcmp(l[i], expect[i]) != 0)
+                        return false;
+        return !l[i] && !expect[i];
+}
+
+static bool is_zero(const struct config *c) {
+        static const struct config zero;
+
+        return memcmp(c, &zero, sizeof(zero)) == 0;
+}
+
+static bool str_is(const char *s, const char *expect) {
+        return s && strcmp(s, expect) == 0;
+}
+
+static void check_reference(const char *row, const struct config *c) {
+        static const char *const drop[] = { "MKNOD", "NET_RAW", "NET_BIND_SERVICE", NULL };
+
+        CHECK(str_is(c->access_token, TOKEN), "%s: token", row);
+        CHECK(str_is(c->docker_socket_path, "/var/run/docker.sock"), "%s: socket path", row);
+        CHECK(c->docker_read_timeout_ms == 3000, "%s: read timeout %llu", row,
+                (unsigned long long)c->docker_read_timeout_ms);
+        CHECK(c->docker_write_timeout_ms == 3000, "%s: write timeout %llu", row,
+                (unsigned long long)c->docker_write_timeout_ms);
+        CHECK(str_is(c->container_hostname, "glot"), "%s: hostname", row);
+        CHECK(str_is(c->container_user, "glot"), "%s: user", row);
+        CHECK(c->container_memory == 1000000000, "%s: memory %lld", row, (long long)c->container_memory);
+        CHECK(c->container_network_disabled, "%s: network disabled", row);
+        CHECK(c->ulimit_nofile_soft == 90 && c->ulimit_nofile_hard == 100, "%s: nofile", row);
+        CHECK(c->ulimit_nproc_soft == 90 && c->ulimit_nproc_hard == 100, "%s: nproc", row);
+        CHECK(c->container_pids_limit == 100, "%s: pids limit %lld", row,
+                (long long)c->container_pids_limit);
+        CHECK(c->cap_add && !c->cap_add[0], "%s: cap_add empty", row);
+        CHECK(strv_equal(c->cap_drop, drop), "%s: cap_drop", row);
+        CHECK(c->readonly_rootfs, "%s: readonly rootfs", row);
+        CHECK(str_is(c->tmp_dir.path, "/tmp"), "%s: tmp path", row);
+        CHECK(str_is(c->tmp_dir.options, "rw,noexec,nosuid,size=65536k"), "%s: tmp options", row);
+        CHECK(str_is(c->work_dir.path, "/home/glot"), "%s: work path", row);
+        CHECK(str_is(c->work_dir.options, "rw,exec,nosuid,size=131072k"), "%s: work options", row);
+        CHECK(!c->container_runtime, "%s: runtime", row);
+        CHECK(c->max_execution_time_ms == 15000, "%s: execution time %llu", row,
+                (unsigned long long)c->max_execution_time_ms);
+        CHECK(c->max_output_size == 100000, "%s: output size", row);
+        CHECK(!c->image_allowlist, "%s: allowlist", row);
+        CHECK(c->max_request_size == CONFIG_DEFAULT_MAX_REQUEST_SIZE, "%s: request size", row);
+        CHECK(c->request_timeout_ms == CONFIG_DEFAULT_REQUEST_TIMEOUT_MS, "%s: request timeout", row);
+        CHECK(!c->listen_addr && c->listen_port == 0 && c->worker_threads == 0, "%s: listen", row);
+        CHECK(!c->debug_keep_container, "%s: debug", row);
+        CHECK(config_image_allowed(c, "glot/python:latest"), "%s: any image allowed", row);
+}
+
+static void check_optional_unset(const char *row, const struct config *c) {
+        CHECK(!c->readonly_rootfs, "%s: readonly rootfs defaults to false", row);
+        CHECK(!c->tmp_dir.path && !c->tmp_dir.options, "%s: no tmp dir", row);
+        CHECK(!c->work_dir.path && !c->work_dir.options, "%s: no work dir", row);
+        CHECK(c->cap_add && !c->cap_add[0], "%s: cap_add empty", row);
+        CHECK(c->container_pids_limit == 100, "%s: pids limit", row);
+}
+
+static void check_default_options(const char *row, const struct config *c) {
+        CHECK(str_is(c->tmp_dir.path, "/tmp"), "%s: tmp path", row);
+        CHECK(str_is(c->tmp_dir.options, "rw,noexec,nosuid,size=65536k"), "%s: tmp options", row);
+        CHECK(str_is(c->work_dir.path, "/home/glot"), "%s: work path", row);
+        CHECK(str_is(c->work_dir.options, "rw,exec,nosuid,size=131072k"), "%s: work options", row);
+}
+
+static void check_custom_options(const char *row, const struct config *c) {
+        CHECK(str_is(c->tmp_dir.path, "/scratch"), "%s: tmp path", row);
+        CHECK(str_is(c->tmp_dir.options, "rw,size=1k"), "%s: tmp options", row);
+}
+
+static void check_ignored_options(const char *row, const struct config *c) {
+        CHECK(!c->tmp_dir.path && !c->tmp_dir.options, "%s: tmp options ignored", row);
+        CHECK(!c->work_dir.path && !c->work_dir.options, "%s: work options ignored", row);
+}
+
+static void check_cap_drop_empty(const char *row, const struct config *c) {
+        CHECK(c->cap_drop && !c->cap_drop[0], "%s: cap_drop empty, %zu items", row,
+                strv_length(c->cap_drop));
+}
+
+static void check_cap_lists(const char *row, const struct config *c) {
+        static const char *const drop[] = { "MKNOD", "NET_RAW", NULL };
+        static const char *const add[] = { "SYS_PTRACE", "chown", "Cap2", NULL };
+
+        CHECK(strv_equal(c->cap_drop, drop), "%s: cap_drop", row);
+        CHECK(strv_equal(c->cap_add, add), "%s: cap_add keeps case", row);
+}
+
+static void check_pids_explicit(const char *row, const struct config *c) {
+        CHECK(c->container_pids_limit == 50, "%s: pids %lld", row, (long long)c->container_pids_limit);
+}
+
+static void check_pids_unlimited(const char *row, const struct config *c) {
+        CHECK(c->container_pids_limit == 0, "%s: pids %lld", row, (long long)c->container_pids_limit);
+        CHECK(c->ulimit_nproc_hard == 0, "%s: nproc hard", row);
+}
+
+static void check_memory_zero(const char *row, const struct config *c) {
+        CHECK(c->container_memory == 0, "%s: memory %lld", row, (long long)c->container_memory);
+}
+
+static void check_memory_max(const char *row, const struct config *c) {
+        CHECK(c->container_memory == INT64_MAX, "%s: memory %lld", row, (long long)c->container_memory);
+}
+
+static void check_server_v4(const char *row, const struct config *c) {
+        CHECK(str_is(c->listen_addr, "0.0.0.0"), "%s: addr", row);
+        CHECK(c->listen_port == 8088, "%s: port %d", row, c->listen_port);
+        CHECK(c->worker_threads == 10, "%s: threads %u", row, c->worker_threads);
+}
+
+static void check_server_v6(const char *row, const struct config *c) {
+        CHECK(str_is(c->listen_addr, "::1"), "%s: addr", row);
+        CHECK(c->listen_port == 65535, "%s: port %d", row, c->listen_port);
+        CHECK(c->worker_threads == 65535, "%s: threads %u", row, c->worker_threads);
+}
+
+static void check_maxima(const char *row, const struct config *c) {
+        CHECK(c->docker_read_timeout_ms == 3600000, "%s: read timeout", row);
+        CHECK(c->docker_write_timeout_ms == 3600000, "%s: write timeout", row);
+        CHECK(c->max_execution_time_ms == 86400000, "%s: execution time", row);
+        CHECK(c->max_output_size == 1073741824, "%s: output size", row);
+        CHECK(c->max_request_size == 67108864, "%s: request size", row);
+        CHECK(c->request_timeout_ms == 3600000, "%s: request timeout", row);
+}
+
+static void check_minima(const char *row, const struct config *c) {
+        CHECK(c->docker_read_timeout_ms == 1000, "%s: read timeout", row);
+        CHECK(c->max_execution_time_ms == 1000, "%s: execution time", row);
+        CHECK(c->max_output_size == 1, "%s: output size", row);
+        CHECK(c->max_request_size == 1, "%s: request size", row);
+        CHECK(c->request_timeout_ms == 1000, "%s: request timeout", row);
+        CHECK(c->ulimit_nofile_soft == 0 && c->ulimit_nofile_hard == 0, "%s: nofile", row);
+}
+
+static void check_flags(const char *row, const struct config *c) {
+        CHECK(!c->container_network_disabled, "%s: network enabled", row);
+        CHECK(!c->readonly_rootfs, "%s: readonly rootfs", row);
+        CHECK(c->debug_keep_container, "%s: keep container", row);
+        CHECK(str_is(c->container_runtime, "runsc"), "%s: runtime", row);
+}
+
+static void check_allowlist(const char *row, const struct config *c) {
+        static const char *const list[] = { "glot/python:latest", "glot/bash:latest", NULL };
+
+        CHECK(strv_equal(c->image_allowlist, list), "%s: allowlist", row);
+        CHECK(config_image_allowed(c, "glot/python:latest"), "%s: python allowed", row);
+        CHECK(config_image_allowed(c, "glot/bash:latest"), "%s: bash allowed", row);
+        CHECK(!config_image_allowed(c, "glot/python"), "%s: no tag is another image", row);
+        CHECK(!config_image_allowed(c, "glot/python:latest "), "%s: no trailing space", row);
+        CHECK(!config_image_allowed(c, "GLOT/PYTHON:LATEST"), "%s: case matters", row);
+        CHECK(!config_image_allowed(c, ""), "%s: empty name", row);
+        CHECK(!config_image_allowed(c, "alpine"), "%s: other image", row);
+}
+
+static void check_allowlist_all(const char *row, const struct config *c) {
+        CHECK(!c->image_allowlist, "%s: allowlist NULL", row);
+        CHECK(config_image_allowed(c, "alpine"), "%s: alpine allowed", row);
+        CHECK(config_image_allowed(c, ""), "%s: anything allowed", row);
+}
+
+#define MAX_OVERRIDES     8
+#define OK(check)         0, NULL, NULL, check
+#define FAIL(var, reason) -EINVAL, var, reason, NULL
+
+static const struct row {
+        const char *name;
+        struct var set[MAX_OVERRIDES];
+        int ret;
+        const char *var;    /* on failure, the message starts with "var: " */
+        const char *reason; /* and contains this */
+        void (*check)(const char *row, const struct config *c);
+} rows[] = {
+        { "reference", {}, OK(check_reference) },
+        { "optional unset",
+                { { "DOCKER_CONTAINER_READONLY_ROOTFS", NULL }, { "DOCKER_CONTAINER_TMP_DIR_PATH", NULL },
+                        { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", NULL },
+                        { "DOCKER_CONTAINER_WORK_DIR_PATH", NULL },
+                        { "DOCKER_CONTAINER_WORK_DIR_OPTIONS", NULL } },
+                OK(check_optional_unset) },
+        { "paths without options",
+                { { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", NULL },
+                        { "DOCKER_CONTAINER_WORK_DIR_OPTIONS", NULL } },
+                OK(check_default_options) },
+        { "custom options",
+                { { "DOCKER_CONTAINER_TMP_DIR_PATH", "/scratch" },
+                        { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", "rw,size=1k" } },
+                OK(check_custom_options) },
+        { "options without path ignored, even malformed",
+                { { "DOCKER_CONTAINER_TMP_DIR_PATH", NULL }, { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", "x\ny" },
+                        { "DOCKER_CONTAINER_WORK_DIR_PATH", NULL },
+                        { "DOCKER_CONTAINER_WORK_DIR_OPTIONS", "" } },
+                OK(check_ignored_options) },
+        { "cap_drop empty", { { "DOCKER_CONTAINER_CAP_DROP", "" } }, OK(check_cap_drop_empty) },
+        { "cap_drop blanks only", { { "DOCKER_CONTAINER_CAP_DROP", " \t " } }, OK(check_cap_drop_empty) },
+        { "cap lists",
+                { { "DOCKER_CONTAINER_CAP_DROP", "  MKNOD\t\tNET_RAW  " },
+                        { "DOCKER_CONTAINER_CAP_ADD", "SYS_PTRACE chown Cap2" } },
+                OK(check_cap_lists) },
+        { "pids explicit", { { "DOCKER_CONTAINER_PIDS_LIMIT", "50" } }, OK(check_pids_explicit) },
+        { "pids follows nproc hard 0",
+                { { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", "0" },
+                        { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", "0" } },
+                OK(check_pids_unlimited) },
+        { "memory 0 is no limit", { { "DOCKER_CONTAINER_MEMORY", "0" } }, OK(check_memory_zero) },
+        { "memory int64 max", { { "DOCKER_CONTAINER_MEMORY", "9223372036854775807" } },
+                OK(check_memory_max) },
+        { "leading zeros", { { "DOCKER_CONTAINER_MEMORY", "000" } }, OK(check_memory_zero) },
+        { "server v4",
+                { { "SERVER_LISTEN_ADDR", "0.0.0.0" }, { "SERVER_LISTEN_PORT", "8088" },
+                        { "SERVER_WORKER_THREADS", "10" } },
+                OK(check_server_v4) },
+        { "server v6",
+                { { "SERVER_LISTEN_ADDR", "::1" }, { "SERVER_LISTEN_PORT", "65535" },
+                        { "SERVER_WORKER_THREADS", "65535" } },
+                OK(check_server_v6) },
+        { "maxima",
+                { { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", "3600" },
+                        { "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", "3600" },
+                        { "RUN_MAX_EXECUTION_TIME", "86400" }, { "RUN_MAX_OUTPUT_SIZE", "1073741824" },
+                        { "SERVER_MAX_REQUEST_SIZE", "67108864" }, { "SERVER_REQUEST_TIMEOUT", "3600" } },
+                OK(check_maxima) },
+        { "minima",
+                { { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", "1" }, { "RUN_MAX_EXECUTION_TIME", "1" },
+                        { "RUN_MAX_OUTPUT_SIZE", "1" }, { "SERVER_MAX_REQUEST_SIZE", "1" },
+                        { "SERVER_REQUEST_TIMEOUT", "1" }, { "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT", "0" },
+                        { "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD", "0" } },
+                OK(check_minima) },
+        { "flags and runtime",
+                { { "DOCKER_CONTAINER_NETWORK_DISABLED", "false" },
+                        { "DOCKER_CONTAINER_READONLY_ROOTFS", "false" }, { "DEBUG_KEEP_CONTAINER", "true" },
+                        { "DOCKER_CONTAINER_RUNTIME", "runsc" } },
+                OK(check_flags) },
+        { "allowlist", { { "RUN_IMAGE_ALLOWLIST", " glot/python:latest\tglot/bash:latest  " } },
+                OK(check_allowlist) },
+        { "allowlist empty", { { "RUN_IMAGE_ALLOWLIST", "" } }, OK(check_allowlist_all) },
+        { "allowlist blanks", { { "RUN_IMAGE_ALLOWLIST", "   " } }, OK(check_allowlist_all) },
+
+        { "memory out of range", { { "DOCKER_CONTAINER_MEMORY", "9223372036854775808" } },
+                FAIL("DOCKER_CONTAINER_MEMORY", "not between 0 and 9223372036854775807") },
+        { "read timeout 0", { { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", "0" } },
+                FAIL("DOCKER_UNIX_SOCKET_READ_TIMEOUT", "not between 1 and 3600: \"0\"") },
+        { "read timeout 3601", { { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", "3601" } },
+                FAIL("DOCKER_UNIX_SOCKET_READ_TIMEOUT", "\"3601\"") },
+        { "write timeout 0", { { "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", "0" } },
+                FAIL("DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", "not between") },
+        { "write timeout 3601", { { "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", "3601" } },
+                FAIL("DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", "not between") },
+        { "execution time 0", { { "RUN_MAX_EXECUTION_TIME", "0" } },
+                FAIL("RUN_MAX_EXECUTION_TIME", "not between 1 and 86400") },
+        { "execution time 86401", { { "RUN_MAX_EXECUTION_TIME", "86401" } },
+                FAIL("RUN_MAX_EXECUTION_TIME", "not between") },
+        { "output size 0", { { "RUN_MAX_OUTPUT_SIZE", "0" } }, FAIL("RUN_MAX_OUTPUT_SIZE", "not between") },
+        { "output size 1 GiB + 1", { { "RUN_MAX_OUTPUT_SIZE", "1073741825" } },
+                FAIL("RUN_MAX_OUTPUT_SIZE", "not between 1 and 1073741824") },
+        { "pids 0", { { "DOCKER_CONTAINER_PIDS_LIMIT", "0" } },
+                FAIL("DOCKER_CONTAINER_PIDS_LIMIT", "not between") },
+        { "request size 0", { { "SERVER_MAX_REQUEST_SIZE", "0" } },
+                FAIL("SERVER_MAX_REQUEST_SIZE", "not between") },
+        { "request size 64 MiB + 1", { { "SERVER_MAX_REQUEST_SIZE", "67108865" } },
+                FAIL("SERVER_MAX_REQUEST_SIZE", "not between 1 and 67108864") },
+        { "request timeout 0", { { "SERVER_REQUEST_TIMEOUT", "0" } },
+                FAIL("SERVER_REQUEST_TIMEOUT", "not between") },
+        { "request timeout 3601", { { "SERVER_REQUEST_TIMEOUT", "3601" } },
+                FAIL("SERVER_REQUEST_TIMEOUT", "not between") },
+        { "port 0", { { "SERVER_LISTEN_PORT", "0" } },
+                FAIL("SERVER_LISTEN_PORT", "not between 1 and 65535") },
+        { "port 65536", { { "SERVER_LISTEN_PORT", "65536" } }, FAIL("SERVER_LISTEN_PORT", "not between") },
+        { "port abc", { { "SERVER_LISTEN_PORT", "abc" } },
+                FAIL("SERVER_LISTEN_PORT", "not a non-negative integer: \"abc\"") },
+        { "threads 0", { { "SERVER_WORKER_THREADS", "0" } }, FAIL("SERVER_WORKER_THREADS", "not between") },
+        { "threads 65536", { { "SERVER_WORKER_THREADS", "65536" } },
+                FAIL("SERVER_WORKER_THREADS", "not between") },
+        { "addr hostname", { { "SERVER_LISTEN_ADDR", "localhost" } },
+                FAIL("SERVER_LISTEN_ADDR", "not a numeric IPv4 or IPv6 address: \"localhost\"") },
+        { "addr short v4", { { "SERVER_LISTEN_ADDR", "1.2.3" } }, FAIL("SERVER_LISTEN_ADDR", "numeric") },
+        { "addr bad v6", { { "SERVER_LISTEN_ADDR", "::g" } }, FAIL("SERVER_LISTEN_ADDR", "numeric") },
+        { "addr with port", { { "SERVER_LISTEN_ADDR", "127.0.0.1:8088" } },
+                FAIL("SERVER_LISTEN_ADDR", "numeric") },
+        { "addr empty", { { "SERVER_LISTEN_ADDR", "" } }, FAIL("SERVER_LISTEN_ADDR", "empty") },
+        { "nofile soft above hard", { { "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT", "101" } },
+                FAIL("DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT",
+                        "101 is above DOCKER_CONTAINER_ULIMIT_NOFILE_HARD (100)") },
+        { "nproc soft above hard", { { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", "89" } },
+                FAIL("DOCKER_CONTAINER_ULIMIT_NPROC_SOFT",
+                        "90 is above DOCKER_CONTAINER_ULIMIT_NPROC_HARD (89)") },
+        { "tmp path relative", { { "DOCKER_CONTAINER_TMP_DIR_PATH", "tmp" } },
+                FAIL("DOCKER_CONTAINER_TMP_DIR_PATH", "not an absolute path: \"tmp\"") },
+        { "tmp path empty", { { "DOCKER_CONTAINER_TMP_DIR_PATH", "" } },
+                FAIL("DOCKER_CONTAINER_TMP_DIR_PATH", "empty") },
+        { "work path relative", { { "DOCKER_CONTAINER_WORK_DIR_PATH", "home/glot" } },
+                FAIL("DOCKER_CONTAINER_WORK_DIR_PATH", "not an absolute path") },
+        { "tmp options empty", { { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", "" } },
+                FAIL("DOCKER_CONTAINER_TMP_DIR_OPTIONS", "empty") },
+        { "work options control", { { "DOCKER_CONTAINER_WORK_DIR_OPTIONS", "rw\n,exec" } },
+                FAIL("DOCKER_CONTAINER_WORK_DIR_OPTIONS",
+                        "contains a control character: \"rw\\x0a,exec\"") },
+        { "cap with dash", { { "DOCKER_CONTAINER_CAP_DROP", "MKNOD NET-RAW" } },
+                FAIL("DOCKER_CONTAINER_CAP_DROP", "not a capability name: \"NET-RAW\"") },
+        { "cap with newline", { { "DOCKER_CONTAINER_CAP_DROP", "MKNOD\nNET_RAW" } },
+                FAIL("DOCKER_CONTAINER_CAP_DROP", "not a capability name: \"MKNOD\\x0aNET_RAW\"") },
+        { "cap_add with comma", { { "DOCKER_CONTAINER_CAP_ADD", "CHOWN,KILL" } },
+                FAIL("DOCKER_CONTAINER_CAP_ADD", "not a capability name: \"CHOWN,KILL\"") },
+        { "hostname control", { { "DOCKER_CONTAINER_HOSTNAME", "gl\x01ot" } },
+                FAIL("DOCKER_CONTAINER_HOSTNAME", "contains a control character: \"gl\\x01ot\"") },
+        { "user DEL", { { "DOCKER_CONTAINER_USER", "glot\x7f" } },
+                FAIL("DOCKER_CONTAINER_USER", "\"glot\\x7f\"") },
+        { "socket path tab", { { "DOCKER_UNIX_SOCKET_PATH", "/run/\tdocker.sock" } },
+                FAIL("DOCKER_UNIX_SOCKET_PATH", "control character") },
+        { "runtime empty", { { "DOCKER_CONTAINER_RUNTIME", "" } },
+                FAIL("DOCKER_CONTAINER_RUNTIME", "empty") },
+        { "runtime control", { { "DOCKER_CONTAINER_RUNTIME", "run\rsc" } },
+                FAIL("DOCKER_CONTAINER_RUNTIME", "control character") },
+        { "allowlist newline", { { "RUN_IMAGE_ALLOWLIST", "alpine\nglot/bash" } },
+                FAIL("RUN_IMAGE_ALLOWLIST", "control character") },
+        { "token control", { { "API_ACCESS_TOKEN", TOKEN "\x01" } },
+                FAIL("API_ACCESS_TOKEN", "contains a control character") },
+        { "token empty", { { "API_ACCESS_TOKEN", "" } }, FAIL("API_ACCESS_TOKEN", "empty") },
+        { "quotes and backslashes escaped", { { "DOCKER_CONTAINER_MEMORY", "1\"2\\" } },
+                FAIL("DOCKER_CONTAINER_MEMORY", "\"1\\x222\\x5c\"") },
+        { "high bytes escaped", { { "DOCKER_CONTAINER_MEMORY", "caf\xc3\xa9" } },
+                FAIL("DOCKER_CONTAINER_MEMORY", "\"caf\\xc3\\xa9\"") },
+        { "first problem wins",
+                { { "RUN_MAX_OUTPUT_SIZE", "x" }, { "DOCKER_CONTAINER_HOSTNAME", "" },
+                        { "DOCKER_CONTAINER_MEMORY", "-5" } },
+                FAIL("DOCKER_CONTAINER_HOSTNAME", "empty") },
+        { "required before soft/hard",
+                { { "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT", "500" }, { "RUN_MAX_OUTPUT_SIZE", NULL } },
+                FAIL("RUN_MAX_OUTPUT_SIZE", "not set") },
+};
+
+/* Fill the struct with garbage first: a failure must leave it zeroed, a success must set every field. */
+static int load(struct config *c, char *errbuf, size_t errlen) {
+        memset(c, 0xa5, sizeof(*c));
+        return config_load(c, errbuf, errlen);
+}
+
+static void check_failure(const char *row, int r, const struct config *c, const char *errbuf,
+        const char *var, const char *reason) {
+        CHECK(r == -EINVAL, "%s: returned %d", row, r);
+        CHECK(is_zero(c), "%s: struct left zeroed on failure", row);
+        CHECK(strncmp(errbuf, var, strlen(var)) == 0 && strncmp(errbuf + strlen(var), ": ", 2) == 0,
+                "%s: message names %s: %s", row, var, errbuf);
+        CHECK(strstr(errbuf, reason), "%s: message has \"%s\": %s", row, reason, errbuf);
+}
+
+static void test_rows(void) {
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                const struct row *t = &rows[i];
+                struct config c;
+                char errbuf[512];
+                int r;
+
+                load_env(t->set, ELEMENTSOF(t->set));
+                r = load(&c, errbuf, sizeof(errbuf));
+                CHECK(!strstr(errbuf, TOKEN), "%s: token leaked: %s", t->name, errbuf);
+                if (t->ret == 0) {
+                        CHECK(r == 0, "%s: returned %d: %s", t->name, r, errbuf);
+                        if (r == 0) {
+                                CHECK(errbuf[0] == '\0', "%s: message on success: %s", t->name, errbuf);
+                                t->check(t->name, &c);
+                        }
+                } else
+                        check_failure(t->name, r, &c, errbuf, t->var, t->reason);
+                config_free(&c);
+                CHECK(is_zero(&c), "%s: config_free zeroes", t->name);
+        }
+}
+
+static void test_required(void) {
+        for (size_t i = 0; i < ELEMENTSOF(required); i++) {
+                const struct var unset[] = { { required[i], NULL } };
+                const struct var empty[] = { { required[i], "" } };
+                bool list = strcmp(required[i], "DOCKER_CONTAINER_CAP_DROP") == 0;
+                struct config c;
+                char errbuf[512], row[128];
+                int r;
+
+                snprintf(row, sizeof(row), "%s unset", required[i]);
+                load_env(unset, ELEMENTSOF(unset));
+                r = load(&c, errbuf, sizeof(errbuf));
+                check_failure(row, r, &c, errbuf, required[i], "not set");
+                config_free(&c);
+
+                /* An empty capability list is still a list; everything else empty is refused. */
+                snprintf(row, sizeof(row), "%s empty", required[i]);
+                load_env(empty, ELEMENTSOF(empty));
+                r = load(&c, errbuf, sizeof(errbuf));
+                if (list)
+                        CHECK(r == 0, "%s: returned %d: %s", row, r, errbuf);
+                else
+                        check_failure(row, r, &c, errbuf, required[i], "empty");
+                CHECK(!strstr(errbuf, TOKEN), "%s: token leaked: %s", row, errbuf);
+                config_free(&c);
+        }
+}
+
+static void test_malformed(void) {
+        for (size_t i = 0; i < ELEMENTSOF(integers); i++)
+                for (size_t j = 0; j < ELEMENTSOF(bad_integers); j++) {
+                        const struct var over[] = { { integers[i], bad_integers[j] } };
+                        const char *v = bad_integers[j];
+                        const char *reason = !v[0]            ? "empty"
+                                             : strlen(v) > 20 ? "not between"
+                                                              : "not a non-negative integer";
+                        struct config c;
+                        char errbuf[512], row[128];
+                        int r;
+
+                        snprintf(row, sizeof(row), "%s=\"%s\"", integers[i], v);
+                        load_env(over, ELEMENTSOF(over));
+                        r = load(&c, errbuf, sizeof(errbuf));
+                        check_failure(row, r, &c, errbuf, integers[i], reason);
+                        config_free(&c);
+                }
+
+        for (size_t i = 0; i < ELEMENTSOF(booleans); i++)
+                for (size_t j = 0; j < ELEMENTSOF(bad_booleans); j++) {
+                        const struct var over[] = { { booleans[i], bad_booleans[j] } };
+                        struct config c;
+                        char errbuf[512], row[128];
+                        int r;
+
+                        snprintf(row, sizeof(row), "%s=\"%s\"", booleans[i], bad_booleans[j]);
+                        load_env(over, ELEMENTSOF(over));
+                        r = load(&c, errbuf, sizeof(errbuf));
+                        check_failure(row, r, &c, errbuf, booleans[i],
+                                bad_booleans[j][0] ? "not true or false" : "empty");
+                        config_free(&c);
+                }
+}
+
+static void test_messages(void) {
+        static const struct {
+                const char *key, *value, *message;
+        } exact[] = {
+                { "DOCKER_CONTAINER_MEMORY", "12x",
+                        "DOCKER_CONTAINER_MEMORY: not a non-negative integer: \"12x\"" },
+                { "API_ACCESS_TOKEN", NULL, "API_ACCESS_TOKEN: not set" },
+                { "DOCKER_CONTAINER_NETWORK_DISABLED", "yes",
+                        "DOCKER_CONTAINER_NETWORK_DISABLED: not true or false: \"yes\"" },
+        };
+        char long_value[300];
+        struct config c;
+        char errbuf[512];
+        char tiny[8];
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(exact); i++) {
+                const struct var over[] = { { exact[i].key, exact[i].value } };
+
+                load_env(over, ELEMENTSOF(over));
+                r = load(&c, errbuf, sizeof(errbuf));
+                CHECK(r == -EINVAL && strcmp(errbuf, exact[i].message) == 0, "%s: %d \"%s\"", exact[i].key,
+                        r, errbuf);
+                config_free(&c);
+        }
+
+        /* A long value is quoted only in part, and never beyond the buffer. */
+        memset(long_value, 'x', sizeof(long_value) - 1);
+        long_value[sizeof(long_value) - 1] = '\0';
+        {
+                const struct var over[] = { { "DOCKER_CONTAINER_MEMORY", long_value } };
+
+                load_env(over, ELEMENTSOF(over));
+        }
+        r = load(&c, errbuf, sizeof(errbuf));
+        CHECK(r == -EINVAL, "long value: %d", r);
+        CHECK(strstr(errbuf, "xxx...\""), "long value truncated: %s", errbuf);
+        CHECK(strlen(errbuf) < 150, "long value short: %zu", strlen(errbuf));
+
+        r = load(&c, tiny, sizeof(tiny));
+        CHECK(r == -EINVAL && strlen(tiny) == sizeof(tiny) - 1 && strncmp(tiny, "DOCKER_", 7) == 0,
+                "small buffer: %d \"%s\"", r, tiny);
+        r = load(&c, NULL, 0);
+        CHECK(r == -EINVAL && is_zero(&c), "no buffer: %d", r);
+
+        load_env(NULL, 0);
+        r = load(&c, NULL, 0);
+        CHECK(r == 0 && c.access_token, "no buffer, success: %d", r);
+        config_free(&c);
+        config_free(&c);
+        CHECK(is_zero(&c), "config_free twice");
+}
+
+int main(void) {
+        test_rows();
+        test_required();
+        test_malformed();
+        test_messages();
+        return tap_finish("test-config");
+}
