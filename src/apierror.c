@@ -155,7 +155,8 @@ int apierror_json(enum apierror e, const char *message, size_t message_len, char
                 json_object_object_add(o, "message", json_object_new_string_len(clean, (int)clean_len)) < 0)
                 goto finish;
 
-        s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        s = json_object_to_json_string_length(
+                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         if (!s)
                 goto finish;
         copy = malloc(len + 1);

@@ -53,51 +53,55 @@ struct setting {
 
 /* In the order of API.md, which is the order problems are found and reported in. */
 static const struct setting settings[] = {
-        { "API_ACCESS_TOKEN", KIND_SECRET, true, FIELD(access_token) },
-        { "DOCKER_UNIX_SOCKET_PATH", KIND_TEXT, true, FIELD(docker_socket_path) },
-        { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", KIND_MSEC, true, FIELD(docker_read_timeout_ms), .min = 1,
-                .max = SECONDS_MAX_DOCKER },
-        { "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", KIND_MSEC, true, FIELD(docker_write_timeout_ms), .min = 1,
-                .max = SECONDS_MAX_DOCKER },
-        { "DOCKER_CONTAINER_HOSTNAME", KIND_TEXT, true, FIELD(container_hostname) },
-        { "DOCKER_CONTAINER_USER", KIND_TEXT, true, FIELD(container_user) },
+        { "API_ACCESS_TOKEN", KIND_SECRET, true, .offset = FIELD(access_token) },
+        { "DOCKER_UNIX_SOCKET_PATH", KIND_TEXT, true, .offset = FIELD(docker_socket_path) },
+        { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", KIND_MSEC, true, .offset = FIELD(docker_read_timeout_ms),
+                .min = 1, .max = SECONDS_MAX_DOCKER },
+        { "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", KIND_MSEC, true, .offset = FIELD(docker_write_timeout_ms),
+                .min = 1, .max = SECONDS_MAX_DOCKER },
+        { "DOCKER_CONTAINER_HOSTNAME", KIND_TEXT, true, .offset = FIELD(container_hostname) },
+        { "DOCKER_CONTAINER_USER", KIND_TEXT, true, .offset = FIELD(container_user) },
         /* 0 is the engine's "no limit". */
-        { "DOCKER_CONTAINER_MEMORY", KIND_I64, true, FIELD(container_memory), .min = 0, .max = INT64_MAX },
-        { "DOCKER_CONTAINER_NETWORK_DISABLED", KIND_BOOL, true, FIELD(container_network_disabled) },
-        { "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT", KIND_I64, true, FIELD(ulimit_nofile_soft), .min = 0,
+        { "DOCKER_CONTAINER_MEMORY", KIND_I64, true, .offset = FIELD(container_memory), .min = 0,
                 .max = INT64_MAX },
-        { "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD", KIND_I64, true, FIELD(ulimit_nofile_hard), .min = 0,
+        { "DOCKER_CONTAINER_NETWORK_DISABLED", KIND_BOOL, true,
+                .offset = FIELD(container_network_disabled) },
+        { "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT", KIND_I64, true, .offset = FIELD(ulimit_nofile_soft),
+                .min = 0, .max = INT64_MAX },
+        { "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD", KIND_I64, true, .offset = FIELD(ulimit_nofile_hard),
+                .min = 0, .max = INT64_MAX },
+        { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", KIND_I64, true, .offset = FIELD(ulimit_nproc_soft), .min = 0,
                 .max = INT64_MAX },
-        { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", KIND_I64, true, FIELD(ulimit_nproc_soft), .min = 0,
+        { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", KIND_I64, true, .offset = FIELD(ulimit_nproc_hard), .min = 0,
                 .max = INT64_MAX },
-        { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", KIND_I64, true, FIELD(ulimit_nproc_hard), .min = 0,
-                .max = INT64_MAX },
-        { "DOCKER_CONTAINER_CAP_DROP", KIND_CAPS, true, FIELD(cap_drop) },
-        { "RUN_MAX_EXECUTION_TIME", KIND_MSEC, true, FIELD(max_execution_time_ms), .min = 1,
+        { "DOCKER_CONTAINER_CAP_DROP", KIND_CAPS, true, .offset = FIELD(cap_drop) },
+        { "RUN_MAX_EXECUTION_TIME", KIND_MSEC, true, .offset = FIELD(max_execution_time_ms), .min = 1,
                 .max = SECONDS_MAX_RUN },
-        { "RUN_MAX_OUTPUT_SIZE", KIND_U64, true, FIELD(max_output_size), .min = 1, .max = OUTPUT_SIZE_MAX },
+        { "RUN_MAX_OUTPUT_SIZE", KIND_U64, true, .offset = FIELD(max_output_size), .min = 1,
+                .max = OUTPUT_SIZE_MAX },
 
-        { "SERVER_LISTEN_ADDR", KIND_ADDR, false, FIELD(listen_addr) },
-        { "SERVER_LISTEN_PORT", KIND_INT, false, FIELD(listen_port), .min = 1, .max = 65535 },
-        { "SERVER_WORKER_THREADS", KIND_UNSIGNED, false, FIELD(worker_threads), .min = 1, .max = 65535 },
+        { "SERVER_LISTEN_ADDR", KIND_ADDR, false, .offset = FIELD(listen_addr) },
+        { "SERVER_LISTEN_PORT", KIND_INT, false, .offset = FIELD(listen_port), .min = 1, .max = 65535 },
+        { "SERVER_WORKER_THREADS", KIND_UNSIGNED, false, .offset = FIELD(worker_threads), .min = 1,
+                .max = 65535 },
 
-        { "DOCKER_CONTAINER_CAP_ADD", KIND_CAPS, false, FIELD(cap_add) },
-        { "DOCKER_CONTAINER_READONLY_ROOTFS", KIND_BOOL, false, FIELD(readonly_rootfs) },
-        { "DOCKER_CONTAINER_TMP_DIR_PATH", KIND_PATH, false, FIELD(tmp_dir.path) },
-        { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", KIND_TEXT, false, FIELD(tmp_dir.options),
+        { "DOCKER_CONTAINER_CAP_ADD", KIND_CAPS, false, .offset = FIELD(cap_add) },
+        { "DOCKER_CONTAINER_READONLY_ROOTFS", KIND_BOOL, false, .offset = FIELD(readonly_rootfs) },
+        { "DOCKER_CONTAINER_TMP_DIR_PATH", KIND_PATH, false, .offset = FIELD(tmp_dir.path) },
+        { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", KIND_TEXT, false, .offset = FIELD(tmp_dir.options),
                 .fallback = "rw,noexec,nosuid,size=65536k", .only_with = "DOCKER_CONTAINER_TMP_DIR_PATH" },
-        { "DOCKER_CONTAINER_WORK_DIR_PATH", KIND_PATH, false, FIELD(work_dir.path) },
-        { "DOCKER_CONTAINER_WORK_DIR_OPTIONS", KIND_TEXT, false, FIELD(work_dir.options),
+        { "DOCKER_CONTAINER_WORK_DIR_PATH", KIND_PATH, false, .offset = FIELD(work_dir.path) },
+        { "DOCKER_CONTAINER_WORK_DIR_OPTIONS", KIND_TEXT, false, .offset = FIELD(work_dir.options),
                 .fallback = "rw,exec,nosuid,size=131072k", .only_with = "DOCKER_CONTAINER_WORK_DIR_PATH" },
-        { "DEBUG_KEEP_CONTAINER", KIND_BOOL, false, FIELD(debug_keep_container) },
+        { "DEBUG_KEEP_CONTAINER", KIND_BOOL, false, .offset = FIELD(debug_keep_container) },
 
-        { "DOCKER_CONTAINER_PIDS_LIMIT", KIND_I64, false, FIELD(container_pids_limit), .min = 1,
+        { "DOCKER_CONTAINER_PIDS_LIMIT", KIND_I64, false, .offset = FIELD(container_pids_limit), .min = 1,
                 .max = INT64_MAX },
-        { "DOCKER_CONTAINER_RUNTIME", KIND_TEXT, false, FIELD(container_runtime) },
-        { "RUN_IMAGE_ALLOWLIST", KIND_IMAGES, false, FIELD(image_allowlist) },
-        { "SERVER_MAX_REQUEST_SIZE", KIND_U64, false, FIELD(max_request_size), .min = 1,
+        { "DOCKER_CONTAINER_RUNTIME", KIND_TEXT, false, .offset = FIELD(container_runtime) },
+        { "RUN_IMAGE_ALLOWLIST", KIND_IMAGES, false, .offset = FIELD(image_allowlist) },
+        { "SERVER_MAX_REQUEST_SIZE", KIND_U64, false, .offset = FIELD(max_request_size), .min = 1,
                 .max = REQUEST_SIZE_MAX },
-        { "SERVER_REQUEST_TIMEOUT", KIND_MSEC, false, FIELD(request_timeout_ms), .min = 1,
+        { "SERVER_REQUEST_TIMEOUT", KIND_MSEC, false, .offset = FIELD(request_timeout_ms), .min = 1,
                 .max = SECONDS_MAX_REQUEST },
 };
 
@@ -106,8 +110,7 @@ struct errmsg {
         size_t size;
 };
 
-static int fail(struct errmsg *e, int error, const char *name, const char *fmt, ...) _printf_(4, 5);
-static int fail(struct errmsg *e, int error, const char *name, const char *fmt, ...) {
+_printf_(4, 5) static int fail(struct errmsg *e, int error, const char *name, const char *fmt, ...) {
         va_list ap;
         int n;
 
@@ -164,6 +167,13 @@ static bool has_control(const char *s) {
         return false;
 }
 
+static bool memchr_control(const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++)
+                if (is_control(s[i]))
+                        return true;
+        return false;
+}
+
 static bool is_separator(char c) {
         return c == ' ' || c == '\t';
 }
@@ -189,7 +199,7 @@ static int parse_uint(struct errmsg *e, const struct setting *s, const char *val
         unsigned long long n;
         char *end;
 
-        /* strtoull() alone would accept a sign, leading blanks and a "0x"-free but negated value. */
+        /* strtoull() alone would take leading blanks and a sign, and turn "-1" into a huge number. */
         for (const char *p = value; *p; p++)
                 if (*p < '0' || *p > '9')
                         return fail_value(e, s->name, "not a non-negative integer", value);
@@ -211,9 +221,6 @@ static int parse_list(struct errmsg *e, const struct setting *s, const char *val
         size_t n = 0, i = 0;
         const char *p;
 
-        if (s->kind == KIND_IMAGES && has_control(value))
-                return fail(e, -EINVAL, s->name, "contains a control character");
-
         for (p = value; *p;) {
                 size_t len;
 
@@ -222,6 +229,9 @@ static int parse_list(struct errmsg *e, const struct setting *s, const char *val
                 len = strcspn(p, " \t");
                 if (len == 0)
                         break;
+                /* Tabs separate items; any other control character is a mistake inside one. */
+                if (s->kind == KIND_IMAGES && memchr_control(p, len))
+                        return fail(e, -EINVAL, s->name, "contains a control character");
                 if (s->kind == KIND_CAPS && !is_capability(p, len)) {
                         char *item = strndup(p, len);
                         int r;
@@ -289,7 +299,7 @@ static int parse_text(struct errmsg *e, const struct setting *s, const char *val
 static int parse_setting(struct errmsg *e, const struct setting *s, struct config *c) {
         void *field = (char *)c + s->offset;
         const char *value;
-        uint64_t n;
+        uint64_t n = 0;
         int r;
 
         if (s->only_with && !secure_getenv(s->only_with))
@@ -357,6 +367,7 @@ static int check_soft_hard(
 }
 
 int config_load(struct config *ret, char *errbuf, size_t errlen) {
+        /* The optional numbers' defaults; an unset variable leaves its field as it is. */
         _cleanup_(config_free) struct config c = {
                 .max_request_size = CONFIG_DEFAULT_MAX_REQUEST_SIZE,
                 .request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS,

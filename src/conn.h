@@ -21,7 +21,8 @@ struct conn {
 /* Find the connection: the one fd passed by systemd (Accept=yes), else stdin/stdout. */
 int conn_open(struct conn *ret);
 
-/* Read what is there, waiting until deadline. *ret_n 0 means the client closed. -ETIMEDOUT at the deadline. */
+/* Read what is there, waiting until deadline. *ret_n 0 means the client closed. -ETIMEDOUT at the deadline.
+ */
 int conn_read(struct conn *c, void *buf, size_t len, usec_t deadline, size_t *ret_n);
 
 /* Write everything or fail: -ETIMEDOUT at the deadline, -EPIPE when the client is gone. */
@@ -30,7 +31,8 @@ int conn_write_all(struct conn *c, const void *buf, size_t len, usec_t deadline)
 /* The events to poll() on c->in_fd for a hang-up while the run goes on; 0 when not a socket. */
 short conn_hangup_events(const struct conn *c);
 
-/* Signal the end of the answer, then read and drop what the client still sends, bounded, so that closing does not reset the connection. */
+/* Signal the end of the answer, then read and drop what the client still sends, bounded, so that closing
+ * does not reset the connection. */
 void conn_shutdown(struct conn *c);
 
 /* Drain (bounded) and close. */

@@ -48,7 +48,8 @@ static json_object *ulimit(const char *name, int64_t soft, int64_t hard) {
 
         if (!u)
                 return NULL;
-        if (add(u, "Name", json_object_new_string(name)) < 0 || add(u, "Soft", json_object_new_int64(soft)) < 0 ||
+        if (add(u, "Name", json_object_new_string(name)) < 0 ||
+                add(u, "Soft", json_object_new_int64(soft)) < 0 ||
                 add(u, "Hard", json_object_new_int64(hard)) < 0) {
                 json_object_put(u);
                 return NULL;
@@ -71,7 +72,8 @@ static int host_config(const struct config *c, json_object **ret) {
                 append(ulimits, ulimit("nproc", c->ulimit_nproc_soft, c->ulimit_nproc_hard)) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(mounts); i++)
-                if (mounts[i]->path && add(tmpfs, mounts[i]->path, json_object_new_string(mounts[i]->options)) < 0)
+                if (mounts[i]->path &&
+                        add(tmpfs, mounts[i]->path, json_object_new_string(mounts[i]->options)) < 0)
                         return -ENOMEM;
         if (append(secopt, json_object_new_string("no-new-privileges")) < 0)
                 return -ENOMEM;
@@ -81,11 +83,14 @@ static int host_config(const struct config *c, json_object **ret) {
         /* Equal to Memory: the engine would otherwise allow as much swap again. */
         if (c->container_memory > 0 && add(h, "MemorySwap", json_object_new_int64(c->container_memory)) < 0)
                 return -ENOMEM;
-        /* The pids cgroup counts this container alone, unlike nproc, which counts the uid across the host. */
-        if (c->container_pids_limit > 0 && add(h, "PidsLimit", json_object_new_int64(c->container_pids_limit)) < 0)
+        /* The pids cgroup counts this container alone, unlike nproc, which counts the uid across the host.
+         */
+        if (c->container_pids_limit > 0 &&
+                add(h, "PidsLimit", json_object_new_int64(c->container_pids_limit)) < 0)
                 return -ENOMEM;
         if (add(h, "Privileged", json_object_new_boolean(false)) < 0 ||
-                add(h, "CapAdd", string_array(c->cap_add)) < 0 || add(h, "CapDrop", string_array(c->cap_drop)) < 0 ||
+                add(h, "CapAdd", string_array(c->cap_add)) < 0 ||
+                add(h, "CapDrop", string_array(c->cap_drop)) < 0 ||
                 add(h, "Ulimits", TAKE_PTR(ulimits)) < 0 ||
                 add(h, "ReadonlyRootfs", json_object_new_boolean(c->readonly_rootfs)) < 0 ||
                 add(h, "Tmpfs", TAKE_PTR(tmpfs)) < 0 || add(h, "SecurityOpt", TAKE_PTR(secopt)) < 0)
@@ -98,8 +103,8 @@ static int host_config(const struct config *c, json_object **ret) {
         return 0;
 }
 
-int container_config_json(const struct config *c, const char *image, const char *request_id, int64_t deadline,
-        json_object **ret) {
+int container_config_json(const struct config *c, const char *image, const char *request_id,
+        int64_t deadline, json_object **ret) {
         _cleanup_json_ json_object *o = NULL, *labels = NULL, *h = NULL;
         char deadline_str[32];
         int r;

@@ -18,5 +18,5 @@
  * configured, no-new-privileges always, memory without hidden swap, the
  * pids cgroup limit, and our labels. deadline is Unix seconds.
  */
-int container_config_json(const struct config *c, const char *image, const char *request_id, int64_t deadline,
-        json_object **ret);
+int container_config_json(const struct config *c, const char *image, const char *request_id,
+        int64_t deadline, json_object **ret);

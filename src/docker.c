@@ -167,7 +167,8 @@ static void take_engine_message(struct docker *d) {
  * engine answered with a status in [200, 300), -EREMOTEIO for any other
  * answer, or a transport error.
  */
-static int request(struct docker *d, const char *method, const char *path, const char *body, size_t body_len) {
+static int request(
+        struct docker *d, const char *method, const char *path, const char *body, size_t body_len) {
         char url[512];
         CURLcode code;
         int r;
@@ -471,7 +472,8 @@ int docker_attach(struct docker *d, const char *id, usec_t deadline, struct dock
         s->fd = fd;
 
         r = snprintf(req, sizeof(req),
-                "POST /" DOCKER_API_VERSION "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+                "POST /" DOCKER_API_VERSION
+                "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
                 "Host: localhost\r\n"
                 "Content-Length: 0\r\n"
                 "Connection: Upgrade\r\n"

@@ -10,7 +10,7 @@
 
 static bool is_tchar(unsigned char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                (c && strchr("!#$%&'*+-.^_`|~", c));
+               (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static unsigned char lower(unsigned char c) {
@@ -87,8 +87,8 @@ static int parse_request_line(const char *buf, size_t len, struct http_request *
 
         v = sp2 + 1;
         vlen = len - (size_t)(v - buf);
-        if (vlen != 8 || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' || v[6] != '.' || v[7] < '0' ||
-                v[7] > '9')
+        if (vlen != 8 || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' || v[6] != '.' ||
+                v[7] < '0' || v[7] > '9')
                 return -EBADMSG;
         if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
                 return -EPROTONOSUPPORT;
@@ -123,8 +123,8 @@ static int parse_content_length(struct http_slice v, size_t max, size_t *ret) {
         return 0;
 }
 
-static int parse_header(const char *line, size_t len, struct http_request *ret, const struct http_limits *limits,
-        bool *seen_length) {
+static int parse_header(const char *line, size_t len, struct http_request *ret,
+        const struct http_limits *limits, bool *seen_length) {
         const char *colon = memchr(line, ':', len);
         struct http_slice name, value;
         size_t a, b;
@@ -174,7 +174,8 @@ static int parse_header(const char *line, size_t len, struct http_request *ret, 
         return 0;
 }
 
-int http_request_parse(const char *buf, size_t len, const struct http_limits *limits, struct http_request *ret) {
+int http_request_parse(
+        const char *buf, size_t len, const struct http_limits *limits, struct http_request *ret) {
         struct http_request req = { 0 };
         bool seen_length = false;
         unsigned headers = 0;

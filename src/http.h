@@ -43,8 +43,8 @@ struct http_request {
  * or a negative errno that http_status_from_error() maps to the answer.
  * Bytes beyond the body (a pipelined request) are ignored.
  */
-int http_request_parse(const char *buf, size_t len, const struct http_limits *limits,
-        struct http_request *ret);
+int http_request_parse(
+        const char *buf, size_t len, const struct http_limits *limits, struct http_request *ret);
 
 /* The HTTP status for an error of http_request_parse(): 400, 411, 413, 414, 431, 501 or 505. */
 int http_status_from_error(int error);

@@ -141,7 +141,7 @@ void log_message(int priority, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        if (!journal_ok ||
-                sd_journal_send("MESSAGE=%s", text, "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=docker-run", NULL) < 0)
+        if (!journal_ok || sd_journal_send("MESSAGE=%s", text, "PRIORITY=%i", priority,
+                                   "SYSLOG_IDENTIFIER=docker-run", NULL) < 0)
                 to_stderr(priority, text);
 }

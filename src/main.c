@@ -31,7 +31,8 @@ int main(int argc, char *argv[]) {
         log_setup(r < 0 || !conn_is_client(&c, STDERR_FILENO));
         if (r < 0) {
                 log_message(LOG_ERR, "Failed to find the connection (socket activation or inetd): %s",
-                        r == -EISCONN ? "got a listening socket; the socket unit needs Accept=yes" : strerror(-r));
+                        r == -EISCONN ? "got a listening socket; the socket unit needs Accept=yes"
+                                      : strerror(-r));
                 return RUN_EXIT_INTERNAL;
         }
         r = run_serve(&c);

@@ -40,8 +40,8 @@ const char *response_reason(int status) {
         }
 }
 
-int response_format(int status, const char *request_id, const char *body, size_t body_len, char **ret,
-        size_t *ret_len) {
+int response_format(
+        int status, const char *request_id, const char *body, size_t body_len, char **ret, size_t *ret_len) {
         char head[512];
         char *out;
         int n;

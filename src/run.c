@@ -138,7 +138,8 @@ static bool token_equal(const char *given, size_t given_len, const char *expecte
         return diff == 0;
 }
 
-/* SERVER_LISTEN_* are the socket unit's business now; where given they must match the socket we were handed. */
+/* SERVER_LISTEN_* are the socket unit's business now; where given they must match the socket we were handed.
+ */
 static int check_listen_consistency(struct request *q) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof(sa);
@@ -164,14 +165,15 @@ static int check_listen_consistency(struct request *q) {
 
         if (q->config.listen_port != 0 && q->config.listen_port != port) {
                 snprintf(q->config_error, sizeof(q->config_error),
-                        "SERVER_LISTEN_PORT: %d, but the socket unit listens on port %d", q->config.listen_port,
-                        port);
+                        "SERVER_LISTEN_PORT: %d, but the socket unit listens on port %d",
+                        q->config.listen_port, port);
                 return -EINVAL;
         }
         if (q->config.listen_addr && !streq(q->config.listen_addr, "0.0.0.0") &&
                 !streq(q->config.listen_addr, "::") && !streq(q->config.listen_addr, host)) {
                 snprintf(q->config_error, sizeof(q->config_error),
-                        "SERVER_LISTEN_ADDR: %s, but the socket unit listens on %s", q->config.listen_addr, host);
+                        "SERVER_LISTEN_ADDR: %s, but the socket unit listens on %s", q->config.listen_addr,
+                        host);
                 return -EINVAL;
         }
         return 0;
@@ -205,7 +207,8 @@ static enum outcome read_request(struct request *q) {
                 }
                 if (q->http.head_len > 0 && q->http.expect_continue && !continued) {
                         continued = true;
-                        if (conn_write_all(q->conn, RESPONSE_CONTINUE, strlen(RESPONSE_CONTINUE), deadline) < 0)
+                        if (conn_write_all(q->conn, RESPONSE_CONTINUE, strlen(RESPONSE_CONTINUE), deadline) <
+                                0)
                                 return OUTCOME_CLIENT_GONE;
                 }
                 /* The parser refuses past its limits, so the buffer never needs more than cap. */
@@ -309,7 +312,8 @@ static void serve_version(struct request *q) {
                 return fail(q, APIERROR_INTERNAL, "Out of memory");
         r = docker_version(d, &engine);
         if (r == -EREMOTEIO || r == -EBADMSG || r == -EMSGSIZE)
-                return fail(q, APIERROR_DOCKER_VERSION, "Failed to get docker version: %s", docker_message(d));
+                return fail(
+                        q, APIERROR_DOCKER_VERSION, "Failed to get docker version: %s", docker_message(d));
         if (r < 0)
                 return fail(q, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s", docker_message(d));
         if (version_json(engine, &answer) < 0 || succeed_json(q, answer, JSON_C_TO_STRING_PRETTY) < 0)
@@ -349,15 +353,16 @@ static int parse_run_body(struct request *q, json_object **ret_payload) {
                 fail(q, APIERROR_REQUEST_JSON, "Invalid JSON body: expected an object");
                 return -EBADMSG;
         }
-        if (!json_object_object_get_ex(o, "image", &image) || !json_object_is_type(image, json_type_string)) {
+        if (!json_object_object_get_ex(o, "image", &image) ||
+                !json_object_is_type(image, json_type_string)) {
                 fail(q, APIERROR_REQUEST_IMAGE, "Invalid request: \"image\" must be a string");
                 return -EBADMSG;
         }
         s = json_object_get_string(image);
         len = (size_t)json_object_get_string_len(image);
         if (len == 0 || len > IMAGE_MAX || strlen(s) != len) {
-                fail(q, APIERROR_REQUEST_IMAGE, "Invalid request: \"image\" must be 1 to %d bytes without NUL",
-                        IMAGE_MAX);
+                fail(q, APIERROR_REQUEST_IMAGE,
+                        "Invalid request: \"image\" must be 1 to %d bytes without NUL", IMAGE_MAX);
                 return -EBADMSG;
         }
         for (size_t i = 0; i < len; i++)
@@ -368,7 +373,8 @@ static int parse_run_body(struct request *q, json_object **ret_payload) {
                 }
         q->image = s;
         q->log.image = s;
-        if (!json_object_object_get_ex(o, "payload", &payload) || !json_object_is_type(payload, json_type_object)) {
+        if (!json_object_object_get_ex(o, "payload", &payload) ||
+                !json_object_is_type(payload, json_type_object)) {
                 fail(q, APIERROR_REQUEST_PAYLOAD, "Invalid request: \"payload\" must be an object");
                 return -EBADMSG;
         }
@@ -395,7 +401,8 @@ static void take_runner_output(struct request *q, struct stream_demux *demux) {
                 return fail(q, APIERROR_CODERUNNER_STDIN, "Code runner returned unexpected stdin data: %.*s",
                         (int)demux->out[STREAM_STDIN].len, demux->out[STREAM_STDIN].data);
         if (demux->out[STREAM_STDERR].len > 0)
-                return fail(q, APIERROR_CODERUNNER_STDERR, "Code runner failed with the following message: %.*s",
+                return fail(q, APIERROR_CODERUNNER_STDERR,
+                        "Code runner failed with the following message: %.*s",
                         (int)demux->out[STREAM_STDERR].len, demux->out[STREAM_STDERR].data);
 
         tok = json_tokener_new_ex(JSON_MAX_DEPTH);
@@ -404,12 +411,13 @@ static void take_runner_output(struct request *q, struct stream_demux *demux) {
         json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
         o = out->len > 0 ? json_tokener_parse_ex(tok, out->data, (int)out->len) : NULL;
         end = json_tokener_get_parse_end(tok);
-        if (!o || !json_object_is_type(o, json_type_object) || !only_whitespace(out->data + end, out->len - end)) {
-                const char *why = out->len == 0                                 ? "no output"
-                                  : !o                                          ? json_tokener_error_desc(
-                                                    json_tokener_get_error(tok))
-                                  : !json_object_is_type(o, json_type_object) ? "not an object"
-                                                                                : "trailing data after the object";
+        if (!o || !json_object_is_type(o, json_type_object) ||
+                !only_whitespace(out->data + end, out->len - end)) {
+                const char *why = out->len == 0 ? "no output"
+                                  : !o          ? json_tokener_error_desc(json_tokener_get_error(tok))
+                                  : !json_object_is_type(o, json_type_object)
+                                          ? "not an object"
+                                          : "trailing data after the object";
 
                 json_object_put(o);
                 json_tokener_free(tok);
@@ -441,7 +449,8 @@ static void close_stdin(struct pump *p) {
         }
 }
 
-/* Move the payload in and the output out until the stream ends, the deadline, a cap, the client or a signal. */
+/* Move the payload in and the output out until the stream ends, the deadline, a cap, the client or a signal.
+ */
 static enum outcome pump_run(struct request *q, struct pump *p, usec_t deadline) {
         char buf[READ_CHUNK];
 
@@ -461,9 +470,11 @@ static enum outcome pump_run(struct request *q, struct pump *p, usec_t deadline)
                 }
                 if (!p->stdin_closed)
                         fds[0].events |= POLLOUT;
-                r = poll(fds, ELEMENTSOF(fds), docker_stream_pending(p->stream) ? 0 : poll_timeout_ms(deadline));
+                r = poll(fds, ELEMENTSOF(fds),
+                        docker_stream_pending(p->stream) ? 0 : poll_timeout_ms(deadline));
                 if (r < 0 && errno != EINTR) {
-                        fail(q, APIERROR_DOCKER_STREAM_READ, "Failed while reading stream: %s", strerror(errno));
+                        fail(q, APIERROR_DOCKER_STREAM_READ, "Failed while reading stream: %s",
+                                strerror(errno));
                         return OUTCOME_ANSWER;
                 }
                 if (r <= 0 && !docker_stream_pending(p->stream))
@@ -480,7 +491,8 @@ static enum outcome pump_run(struct request *q, struct pump *p, usec_t deadline)
                                 p->payload_len - p->payload_sent, &n);
                         if (r == 0)
                                 p->payload_sent += n;
-                        /* A runner that exits without reading its stdin is not our error: its output says. */
+                        /* A runner that exits without reading its stdin is not our error: its output says.
+                         */
                         if ((r < 0 && r != -EAGAIN) || p->payload_sent == p->payload_len)
                                 close_stdin(p);
                 }
@@ -528,7 +540,8 @@ static enum outcome pump_run(struct request *q, struct pump *p, usec_t deadline)
 }
 
 /* An engine call failed: the socket is unreachable, or the engine said no. */
-static void fail_engine(struct request *q, struct docker *d, int r, enum apierror refused, const char *what) {
+static void fail_engine(
+        struct request *q, struct docker *d, int r, enum apierror refused, const char *what) {
         if (r == -EREMOTEIO || r == -EBADMSG)
                 fail(q, refused, "Failed to %s: %s", what, docker_message(d));
         else if (r == -ENOMEM)
@@ -537,7 +550,8 @@ static void fail_engine(struct request *q, struct docker *d, int r, enum apierro
                 fail(q, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s", docker_message(d));
 }
 
-static enum outcome run_container(struct request *q, struct docker *d, const char *payload, size_t payload_len) {
+static enum outcome run_container(
+        struct request *q, struct docker *d, const char *payload, size_t payload_len) {
         _cleanup_docker_stream_ struct docker_stream *stream = NULL;
         _cleanup_json_ json_object *create = NULL;
         struct pump p = { .payload = payload, .payload_len = payload_len };
@@ -566,7 +580,8 @@ static enum outcome run_container(struct request *q, struct docker *d, const cha
         }
         q->log.container_id = q->container_id;
 
-        /* Attach before start, as docker run does: no output can be missed, no round trip waits on the other. */
+        /* Attach before start, as docker run does: no output can be missed, no round trip waits on the
+         * other. */
         t = now_usec();
         r = docker_attach(d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, &stream);
         q->log.attach_usec = now_usec() - t;
@@ -604,13 +619,15 @@ static enum outcome serve_run(struct request *q) {
         if (parse_run_body(q, &payload) < 0)
                 return OUTCOME_ANSWER;
         if (!config_image_allowed(&q->config, q->image)) {
-                fail(q, APIERROR_REQUEST_IMAGE_NOT_ALLOWED, "Image '%s' is not in RUN_IMAGE_ALLOWLIST", q->image);
+                fail(q, APIERROR_REQUEST_IMAGE_NOT_ALLOWED, "Image '%s' is not in RUN_IMAGE_ALLOWLIST",
+                        q->image);
                 return OUTCOME_ANSWER;
         }
-        s = json_object_to_json_string_length(payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                &len);
+        s = json_object_to_json_string_length(
+                payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         if (!s) {
-                fail(q, APIERROR_DOCKER_PAYLOAD_SERIALIZE, "Failed to send payload to stream: serialization failed");
+                fail(q, APIERROR_DOCKER_PAYLOAD_SERIALIZE,
+                        "Failed to send payload to stream: serialization failed");
                 return OUTCOME_ANSWER;
         }
 
@@ -660,8 +677,8 @@ static int write_answer(struct request *q) {
         int r;
 
         if (q->failed) {
-                r = apierror_json(q->error, q->message ?: "", q->message ? strlen(q->message) : 0, &error_body,
-                        &body_len);
+                r = apierror_json(q->error, q->message ?: "", q->message ? strlen(q->message) : 0,
+                        &error_body, &body_len);
                 if (r < 0)
                         return r;
                 body = error_body;
@@ -682,7 +699,8 @@ static void dispose_container(struct request *q) {
                 return;
         r = docker_new(q->config.docker_socket_path, q->config.docker_read_timeout_ms, &d);
         if (r < 0)
-                return log_message(LOG_ERR, "Failed to remove container %s: %s", q->container_id, strerror(-r));
+                return log_message(
+                        LOG_ERR, "Failed to remove container %s: %s", q->container_id, strerror(-r));
         if (q->config.debug_keep_container) {
                 if (q->container_running && docker_kill(d, q->container_id) < 0)
                         log_message(LOG_WARNING, "Failed to kill kept container %s: %s, ignoring",
@@ -691,7 +709,8 @@ static void dispose_container(struct request *q) {
         }
         r = docker_remove(d, q->container_id);
         if (r < 0)
-                log_message(LOG_ERR, "Failed to remove container %s: %s", q->container_id, docker_message(d));
+                log_message(
+                        LOG_ERR, "Failed to remove container %s: %s", q->container_id, docker_message(d));
         q->log.remove_usec = now_usec() - t;
 }
 

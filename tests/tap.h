@@ -8,15 +8,15 @@
 static int tap_failures;
 static int tap_count;
 
-#define CHECK(cond, ...)                                                                                  \
-        do {                                                                                              \
-                tap_count++;                                                                              \
-                if (!(cond)) {                                                                            \
-                        tap_failures++;                                                                   \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                   \
-                        fprintf(stderr, __VA_ARGS__);                                                     \
-                        fputc('\n', stderr);                                                              \
-                }                                                                                         \
+#define CHECK(cond, ...)                                                                                    \
+        do {                                                                                                \
+                tap_count++;                                                                                \
+                if (!(cond)) {                                                                              \
+                        tap_failures++;                                                                     \
+                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                     \
+                        fprintf(stderr, __VA_ARGS__);                                                       \
+                        fputc('\n', stderr);                                                                \
+                }                                                                                           \
         } while (0)
 
 static inline int tap_finish(const char *name) {

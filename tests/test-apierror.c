@@ -68,7 +68,12 @@ static const struct {
         { "plain", "Missing or wrong access token", 29, "Missing or wrong access token" },
         { "quotes and newline", "a \"b\"\nc", 8, "a \"b\"\nc" },
         { "valid utf-8", "caf\xc3\xa9", 5, "caf\xc3\xa9" },
-        { "invalid byte replaced", "a\xff" "b", 3, "a\xef\xbf\xbd" "b" },
+        { "invalid byte replaced",
+                "a\xff"
+                "b",
+                3,
+                "a\xef\xbf\xbd"
+                "b" },
         { "truncated sequence replaced", "a\xe2\x82", 3, "a\xef\xbf\xbd\xef\xbf\xbd" },
         { "overlong replaced", "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },
         { "surrogate replaced", "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
@@ -85,7 +90,8 @@ static void test_table(void) {
         CHECK(apierror_code(_APIERROR_MAX) == NULL, "unknown code");
         CHECK(apierror_status(_APIERROR_MAX) == 500, "unknown status");
         for (size_t i = 0; i < sizeof(from_http) / sizeof(from_http[0]); i++)
-                CHECK(apierror_from_http(from_http[i].error) == from_http[i].e, "from http %d", from_http[i].error);
+                CHECK(apierror_from_http(from_http[i].error) == from_http[i].e, "from http %d",
+                        from_http[i].error);
 }
 
 static void test_json(void) {
@@ -94,12 +100,12 @@ static void test_json(void) {
                 size_t len = 0;
                 json_object *o, *v;
 
-                CHECK(apierror_json(APIERROR_CODERUNNER_STDERR, messages[i].message, messages[i].len, &body, &len) ==
-                                0,
+                CHECK(apierror_json(APIERROR_CODERUNNER_STDERR, messages[i].message, messages[i].len, &body,
+                              &len) == 0,
                         "%s: formatted", messages[i].name);
                 o = json_tokener_parse(body);
-                CHECK(o && json_object_object_length(o) == 2, "%s: valid JSON with two keys: %s", messages[i].name,
-                        body);
+                CHECK(o && json_object_object_length(o) == 2, "%s: valid JSON with two keys: %s",
+                        messages[i].name, body);
                 CHECK(o && json_object_object_get_ex(o, "error", &v) &&
                                 strcmp(json_object_get_string(v), "coderunner.stderr") == 0,
                         "%s: error code", messages[i].name);
@@ -148,11 +154,13 @@ static void test_container_body(void) {
         CHECK(json_object_get_int64(get_path(o, "HostConfig", "PidsLimit")) == 100, "PidsLimit");
         v = get_path(o, "HostConfig", "SecurityOpt");
         CHECK(v && json_object_array_length(v) == 1 &&
-                        strcmp(json_object_get_string(json_object_array_get_idx(v, 0)), "no-new-privileges") == 0,
+                        strcmp(json_object_get_string(json_object_array_get_idx(v, 0)),
+                                "no-new-privileges") == 0,
                 "no-new-privileges");
         CHECK(json_object_array_length(get_path(o, "HostConfig", "CapDrop")) == 2, "CapDrop");
         CHECK(json_object_get_boolean(get_path(o, "HostConfig", "ReadonlyRootfs")), "ReadonlyRootfs");
-        CHECK(strcmp(json_object_get_string(get_path(o, "HostConfig", "NetworkMode")), "none") == 0, "NetworkMode");
+        CHECK(strcmp(json_object_get_string(get_path(o, "HostConfig", "NetworkMode")), "none") == 0,
+                "NetworkMode");
         CHECK(json_object_object_length(get_path(o, "HostConfig", "Tmpfs")) == 1, "one tmpfs");
         CHECK(get_path(o, "HostConfig", "Runtime") == NULL, "default runtime");
         CHECK(json_object_get_boolean(get_path(o, "OpenStdin", NULL)) &&
@@ -160,7 +168,8 @@ static void test_container_body(void) {
                         !json_object_get_boolean(get_path(o, "Tty", NULL)),
                 "stdin once, no tty");
         CHECK(strcmp(json_object_get_string(get_path(o, "Labels", CONTAINER_LABEL)), "true") == 0, "label");
-        CHECK(strcmp(json_object_get_string(get_path(o, "Labels", CONTAINER_LABEL_DEADLINE)), "1700000000") == 0,
+        CHECK(strcmp(json_object_get_string(get_path(o, "Labels", CONTAINER_LABEL_DEADLINE)),
+                      "1700000000") == 0,
                 "deadline label");
         json_object_put(o);
 

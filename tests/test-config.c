@@ -76,17 +76,21 @@ static const char *const integers[] = {
         "SERVER_REQUEST_TIMEOUT",
 };
 
-static const char *const bad_integers[] = {
-        "",
-        "12x",
-        "-1",
-        "+1",
-        " 1",
-        "1 ",
-        "0x10",
-        "1.5",
-        "99999999999999999999999",
-        "18446744073709551616",
+/* Each with what the message must say: overflow is out of range, anything but digits is not a number. */
+static const struct {
+        const char *value, *reason;
+} bad_integers[] = {
+        { "", "empty" },
+        { "12x", "not a non-negative integer: \"12x\"" },
+        { "-1", "not a non-negative integer: \"-1\"" },
+        { "+1", "not a non-negative integer: \"+1\"" },
+        { " 1", "not a non-negative integer: \" 1\"" },
+        { "1 ", "not a non-negative integer: \"1 \"" },
+        { "0x10", "not a non-negative integer" },
+        { "1.5", "not a non-negative integer" },
+        { "1\n", "not a non-negative integer: \"1\\x0a\"" },
+        { "99999999999999999999999", "not between" },
+        { "18446744073709551616", "not between" },
 };
 
 static const char *const booleans[] = {
@@ -455,9 +459,11 @@ static const struct row {
                 FAIL("RUN_MAX_OUTPUT_SIZE", "not set") },
 };
 
-/* Fill the struct with garbage first: a failure must leave it zeroed, a success must set every field. */
+/* Fill both with garbage first: a failure must leave the struct zeroed, a success an empty message. */
 static int load(struct config *c, char *errbuf, size_t errlen) {
         memset(c, 0xa5, sizeof(*c));
+        if (errbuf)
+                memset(errbuf, 'X', errlen);
         return config_load(c, errbuf, errlen);
 }
 
@@ -524,19 +530,15 @@ static void test_required(void) {
 static void test_malformed(void) {
         for (size_t i = 0; i < ELEMENTSOF(integers); i++)
                 for (size_t j = 0; j < ELEMENTSOF(bad_integers); j++) {
-                        const struct var over[] = { { integers[i], bad_integers[j] } };
-                        const char *v = bad_integers[j];
-                        const char *reason = !v[0]            ? "empty"
-                                             : strlen(v) > 20 ? "not between"
-                                                              : "not a non-negative integer";
+                        const struct var over[] = { { integers[i], bad_integers[j].value } };
                         struct config c;
                         char errbuf[512], row[128];
                         int r;
 
-                        snprintf(row, sizeof(row), "%s=\"%s\"", integers[i], v);
+                        snprintf(row, sizeof(row), "%s=\"%s\"", integers[i], bad_integers[j].value);
                         load_env(over, ELEMENTSOF(over));
                         r = load(&c, errbuf, sizeof(errbuf));
-                        check_failure(row, r, &c, errbuf, integers[i], reason);
+                        check_failure(row, r, &c, errbuf, integers[i], bad_integers[j].reason);
                         config_free(&c);
                 }
 

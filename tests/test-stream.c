@@ -41,8 +41,8 @@ static const struct {
         const char *stdout_, *stderr_, *stdin_;
 } cases[] = {
         { "one stdout frame", { { 1, "{\"stdout\":\"hi\"}" } }, 1, 100, 0, "{\"stdout\":\"hi\"}", "", "" },
-        { "stdout and stderr interleaved", { { 1, "ab" }, { 2, "err" }, { 1, "cd" } }, 3, 100, 0, "abcd", "err",
-                "" },
+        { "stdout and stderr interleaved", { { 1, "ab" }, { 2, "err" }, { 1, "cd" } }, 3, 100, 0, "abcd",
+                "err", "" },
         { "empty frame", { { 1, "" }, { 1, "x" } }, 2, 100, 0, "x", "", "" },
         { "stdin frame is kept apart", { { 0, "in" }, { 1, "out" } }, 2, 100, 0, "out", "", "in" },
         { "exactly at the cap", { { 1, "12345" }, { 2, "67890" } }, 2, 10, 0, "12345", "67890", "" },
