@@ -248,7 +248,7 @@ static void serve_root(struct request *q) {
                 json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION_STRING)) < 0 ||
                 json_object_object_add(o, "description",
                         json_object_new_string("Api for running code in transient docker containers")) < 0 ||
-                succeed_json(q, o, JSON_C_TO_STRING_PRETTY) < 0)
+                succeed_json(q, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) < 0)
                 fail(q, APIERROR_INTERNAL, "Out of memory");
 }
 
@@ -316,7 +316,7 @@ static void serve_version(struct request *q) {
                         q, APIERROR_DOCKER_VERSION, "Failed to get docker version: %s", docker_message(d));
         if (r < 0)
                 return fail(q, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s", docker_message(d));
-        if (version_json(engine, &answer) < 0 || succeed_json(q, answer, JSON_C_TO_STRING_PRETTY) < 0)
+        if (version_json(engine, &answer) < 0 || succeed_json(q, answer, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) < 0)
                 fail(q, APIERROR_INTERNAL, "Out of memory");
 }
 
