@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -366,6 +367,47 @@ static int check_soft_hard(
         return 0;
 }
 
+/*
+ * The token as a systemd credential (LoadCredential=api-token:...), which
+ * keeps it out of the environment. *ret stays NULL when there is none.
+ */
+static int load_token_credential(struct errmsg *e, char **ret) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *path = NULL;
+        char buf[CONFIG_TOKEN_MAX + 2];
+        const char *dir;
+        ssize_t n;
+
+        dir = secure_getenv("CREDENTIALS_DIRECTORY");
+        if (!dir || !*dir)
+                return 0;
+        if (asprintf(&path, "%s/" CONFIG_TOKEN_CREDENTIAL, dir) < 0)
+                return fail(e, -ENOMEM, "CREDENTIALS_DIRECTORY", "out of memory");
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT)
+                return 0;
+        if (fd < 0)
+                return fail(e, -errno, "credential " CONFIG_TOKEN_CREDENTIAL, "%s", strerror(errno));
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return fail(e, -errno, "credential " CONFIG_TOKEN_CREDENTIAL, "%s", strerror(errno));
+        if ((size_t)n > CONFIG_TOKEN_MAX)
+                return fail(e, -EINVAL, "credential " CONFIG_TOKEN_CREDENTIAL, "longer than 4096 bytes");
+        /* A file written by echo ends in a newline that is no part of the token. */
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+                n--;
+        buf[n] = '\0';
+        if (n == 0)
+                return fail(e, -EINVAL, "credential " CONFIG_TOKEN_CREDENTIAL, "empty");
+        if (memchr_control(buf, (size_t)n))
+                return fail(e, -EINVAL, "credential " CONFIG_TOKEN_CREDENTIAL, "contains a control character");
+        *ret = strdup(buf);
+        explicit_bzero(buf, sizeof(buf));
+        if (!*ret)
+                return fail(e, -ENOMEM, "credential " CONFIG_TOKEN_CREDENTIAL, "out of memory");
+        return 0;
+}
+
 int config_load(struct config *ret, char *errbuf, size_t errlen) {
         /* The optional numbers' defaults; an unset variable leaves its field as it is. */
         _cleanup_(config_free) struct config c = {
@@ -379,7 +421,13 @@ int config_load(struct config *ret, char *errbuf, size_t errlen) {
                 errbuf[0] = '\0';
         memset(ret, 0, sizeof(*ret));
 
+        r = load_token_credential(&e, &c.access_token);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                /* The credential, when there is one, is preferred over the variable. */
+                if (settings[i].offset == FIELD(access_token) && c.access_token)
+                        continue;
                 r = parse_setting(&e, &settings[i], &c);
                 if (r < 0)
                         return r;

@@ -47,6 +47,10 @@ struct config {
         bool debug_keep_container;
 };
 
+/* The token's credential name under $CREDENTIALS_DIRECTORY, and its size cap. */
+#define CONFIG_TOKEN_CREDENTIAL "api-token"
+#define CONFIG_TOKEN_MAX        4096u
+
 #define CONFIG_DEFAULT_MAX_REQUEST_SIZE   (1024u * 1024u)
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 10000u
 

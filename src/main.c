@@ -2,24 +2,71 @@
 /* docker-run: serve one HTTP request on a socket-activated or inetd connection. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
+#include "config.h"
 #include "conn.h"
 #include "log.h"
 #include "run.h"
+#include "sweep.h"
+
+/* The sweeper's mode: no connection, the same configuration, one pass. */
+static int sweep(int64_t grace_sec) {
+        struct config c;
+        char error[512];
+        int r;
+
+        log_setup(true);
+        r = config_load(&c, error, sizeof(error));
+        if (r < 0) {
+                log_message(LOG_ERR, "Invalid configuration: %s", error);
+                return 1;
+        }
+        r = sweep_run(&c, grace_sec);
+        config_free(&c);
+        if (r < 0)
+                return 1;
+        log_message(LOG_INFO, "Sweep done: %d leftover container(s) removed", r);
+        return 0;
+}
 
 int main(int argc, char *argv[]) {
         struct conn c;
         int r;
 
-        if (argc > 1 && (strcmp(argv[1], "--version") == 0)) {
+        if (argc > 1 && strcmp(argv[1], "--version") == 0) {
                 printf("docker-run %s\n", PACKAGE_VERSION_STRING);
                 return 0;
+        }
+        if (argc > 1 && strcmp(argv[1], "--sweep") == 0) {
+                int64_t grace = SWEEP_GRACE_SEC;
+                char *end;
+
+                /* An optional grace in seconds, for tests and impatient operators. */
+                if (argc > 2) {
+                        grace = strtoll(argv[2], &end, 10);
+                        if (*end || grace < 0 || argc > 3) {
+                                fprintf(stderr, "Usage: docker-run --sweep [GRACE_SECONDS]\n");
+                                return RUN_EXIT_INTERNAL;
+                        }
+                }
+                signal(SIGPIPE, SIG_IGN);
+                if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
+                        return RUN_EXIT_INTERNAL;
+                r = sweep(grace);
+                curl_global_cleanup();
+                return r;
+        }
+        if (argc > 1) {
+                fprintf(stderr, "Usage: docker-run [--sweep [GRACE_SECONDS] | --version]\n");
+                return RUN_EXIT_INTERNAL;
         }
 
         /* A client that leaves must not kill us before the container is removed. */

@@ -445,6 +445,53 @@ def test_log_record():
         expect(line and "/run" in line[-1] and "200" in line[-1], "stderr record", server.logs()[-500:])
 
 
+def sweep(grace="0"):
+    import subprocess
+    from harness import BIN, REFERENCE
+    env = dict(REFERENCE, PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+    return subprocess.run([BIN, "--sweep", grace], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_sweeper_removes_only_expired():
+    now = int(time.time())
+    made = {}
+    for name, deadline in (("expired", now - 100), ("running", now + 3600)):
+        made[name] = docker("create", "--label", "docker-run.managed=true", "--label",
+                            "docker-run.deadline=%d" % deadline, RUNNER).stdout.strip()
+    try:
+        p = sweep()
+        expect(p.returncode == 0, "sweep ran", p.returncode, p.stderr)
+        left = our_containers()
+        expect(made["expired"] not in left, "expired container removed", p.stderr)
+        expect(made["running"] in left, "running container kept", p.stderr)
+        expect("Removed leftover container " + made["expired"] in p.stderr, "removal logged", p.stderr)
+    finally:
+        for cid in made.values():
+            docker("rm", "-f", cid, check=False)
+
+
+def test_handler_killed_then_swept():
+    import signal
+    with Server({"RUN_MAX_EXECUTION_TIME": "1", "DOCKER_UNIX_SOCKET_READ_TIMEOUT": "1"}) as s:
+        before = our_containers()
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        body = json.dumps({"image": RUNNER, "payload": sh("sleep 60")}).encode()
+        c.sendall(b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n"
+                  % (TOKEN.encode(), len(body)) + body)
+        time.sleep(0.7)
+        children = open("/proc/%d/task/%d/children" % (s.proc.pid, s.proc.pid)).read().split()
+        expect(len(children) == 1, "one handler running", children)
+        os.kill(int(children[0]), signal.SIGKILL)
+        c.close()
+        time.sleep(0.5)
+        leaked = our_containers() - before
+        expect(len(leaked) == 1, "kill -9 leaves the container", leaked)
+        time.sleep(4)  # past its deadline label: start + 1 s run + 3 engine timeouts of 1 s
+        p = sweep()
+        expect(p.returncode == 0, "sweep ran", p.stderr)
+        expect(not (our_containers() & leaked), "sweeper removed it", p.stderr)
+
+
 def teardown_servers():
     if limits:
         limits.stop()
