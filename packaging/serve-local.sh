@@ -15,13 +15,20 @@ bootstrap_engine
 bootstrap_build
 bash "$top/tests/images/build.sh" --sample
 
+TOKEN_FILE=/etc/docker-run/api-token
 if [ ! -f "$CONF" ]; then
         install -d -m 0755 /etc/docker-run
         install -m 0640 "$top/packaging/docker-run.conf" "$CONF"
 fi
+if [ ! -s "$TOKEN_FILE" ]; then
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TOKEN_FILE")
+fi
 
 if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
         make -C "$top" install
+        getent group docker >/dev/null || groupadd --system docker
+        systemd-sysusers docker-run.conf
+        chgrp docker-run "$CONF"
         systemctl daemon-reload
         systemctl enable --now docker-run.socket
 else
@@ -32,7 +39,10 @@ else
         set -a
         . "$CONF"
         set +a
-        args=()
+        # No systemd to pass the credential: the token travels in the environment here.
+        API_ACCESS_TOKEN=$(cat "$TOKEN_FILE")
+        export API_ACCESS_TOKEN
+        args=(-E API_ACCESS_TOKEN)
         while IFS='=' read -r name _; do
                 case "$name" in [A-Z]*) args+=(-E "$name") ;; esac
         done <"$CONF"
@@ -47,7 +57,7 @@ for _ in $(seq 50); do
 done
 curl -sf "http://127.0.0.1:$PORT/"
 echo
-echo "docker-run serves on http://127.0.0.1:$PORT/ (token in $CONF); try:"
-echo "  curl -s -H 'X-Access-Token: $(sed -n 's/^API_ACCESS_TOKEN=//p' "$CONF")' -H 'Content-Type: application/json' \\"
+echo "docker-run serves on http://127.0.0.1:$PORT/ (token in $TOKEN_FILE); try:"
+echo "  curl -s -H \"X-Access-Token: \$(cat $TOKEN_FILE)\" -H 'Content-Type: application/json' \\"
 echo "    --data '{\"image\": \"docker-run/sample:latest\", \"payload\": {\"language\": \"sh\", \"files\": [{\"name\": \"main.sh\", \"content\": \"echo hello\"}]}}' \\"
 echo "    http://127.0.0.1:$PORT/run"
