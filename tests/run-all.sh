@@ -10,3 +10,5 @@ trap 'bash "$top/tests/images/clean.sh" || true; stop_started_engine' EXIT
 bootstrap_build
 make -C "$top" check-format
 make -C "$top" -j"$(nproc)" check || { cat "$top"/test-suite.log; exit 1; }
+make -C "$top" distcheck
+make -C "$top" check-system
