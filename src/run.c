@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "apierror.h"
+#include "body.h"
 #include "config.h"
 #include "conn.h"
 #include "container.h"
@@ -30,8 +31,6 @@
 #include "util.h"
 
 #define REQUEST_ID_BYTES 16
-#define IMAGE_MAX        512    /* bytes of an image reference */
-#define JSON_MAX_DEPTH   64     /* nesting of the request body */
 #define READ_CHUNK       65536u /* bytes moved per read from the engine or the client */
 #define READS_PER_WAKEUP 16     /* reads before the deadline is looked at again */
 
@@ -316,86 +315,39 @@ static void serve_version(struct request *q) {
                         q, APIERROR_DOCKER_VERSION, "Failed to get docker version: %s", docker_message(d));
         if (r < 0)
                 return fail(q, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s", docker_message(d));
-        if (version_json(engine, &answer) < 0 || succeed_json(q, answer, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) < 0)
+        if (version_json(engine, &answer) < 0 ||
+                succeed_json(q, answer, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) < 0)
                 fail(q, APIERROR_INTERNAL, "Out of memory");
 }
 
-/* Validate {"image": string, "payload": object}; on success q->image points into q->request_json. */
+/* Validate the body; on success q->image points into q->request_json. */
 static int parse_run_body(struct request *q, json_object **ret_payload) {
-        json_tokener *tok;
-        json_object *o, *image, *payload;
-        const char *s;
-        size_t len;
+        struct body_request b;
+        enum apierror e;
+        char msg[256];
+        int r;
 
-        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-        if (!tok) {
+        r = body_parse_request(q->http.body.ptr, q->http.body.len, &b, &e, msg, sizeof(msg));
+        if (r == -ENOMEM)
                 fail(q, APIERROR_INTERNAL, "Out of memory");
-                return -ENOMEM;
-        }
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        o = json_tokener_parse_ex(tok, q->http.body.ptr, (int)q->http.body.len);
-        if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-                json_tokener_get_parse_end(tok) != q->http.body.len) {
-                enum json_tokener_error e = json_tokener_get_error(tok);
-
-                json_object_put(o);
-                json_tokener_free(tok);
-                fail(q, APIERROR_REQUEST_JSON, "Invalid JSON body: %s",
-                        o && e == json_tokener_success ? "trailing data after the object"
-                        : e == json_tokener_continue   ? "unexpected end of input"
-                                                       : json_tokener_error_desc(e));
-                return -EBADMSG;
-        }
-        json_tokener_free(tok);
-        q->request_json = o;
-
-        if (!json_object_is_type(o, json_type_object)) {
-                fail(q, APIERROR_REQUEST_JSON, "Invalid JSON body: expected an object");
-                return -EBADMSG;
-        }
-        if (!json_object_object_get_ex(o, "image", &image) ||
-                !json_object_is_type(image, json_type_string)) {
-                fail(q, APIERROR_REQUEST_IMAGE, "Invalid request: \"image\" must be a string");
-                return -EBADMSG;
-        }
-        s = json_object_get_string(image);
-        len = (size_t)json_object_get_string_len(image);
-        if (len == 0 || len > IMAGE_MAX || strlen(s) != len) {
-                fail(q, APIERROR_REQUEST_IMAGE,
-                        "Invalid request: \"image\" must be 1 to %d bytes without NUL", IMAGE_MAX);
-                return -EBADMSG;
-        }
-        for (size_t i = 0; i < len; i++)
-                if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) {
-                        fail(q, APIERROR_REQUEST_IMAGE,
-                                "Invalid request: \"image\" must be printable ASCII without spaces");
-                        return -EBADMSG;
-                }
-        q->image = s;
-        q->log.image = s;
-        if (!json_object_object_get_ex(o, "payload", &payload) ||
-                !json_object_is_type(payload, json_type_object)) {
-                fail(q, APIERROR_REQUEST_PAYLOAD, "Invalid request: \"payload\" must be an object");
-                return -EBADMSG;
-        }
-        *ret_payload = payload;
+        else if (r < 0)
+                fail(q, e, "%s", msg);
+        if (r < 0)
+                return r;
+        q->request_json = b.root;
+        q->image = b.image;
+        q->log.image = b.image;
+        *ret_payload = b.payload;
         return 0;
-}
-
-static bool only_whitespace(const char *s, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (!strchr(" \t\r\n", s[i]))
-                        return false;
-        return true;
 }
 
 /* The runner's stdout must be exactly one JSON object; it is then answered byte for byte. */
 static void take_runner_output(struct request *q, struct stream_demux *demux) {
         struct stream_buffer *out = &demux->out[STREAM_STDOUT];
-        json_tokener *tok;
-        json_object *o;
+        char why[256];
         size_t end;
         char *body;
+        int r;
 
         if (demux->out[STREAM_STDIN].len > 0)
                 return fail(q, APIERROR_CODERUNNER_STDIN, "Code runner returned unexpected stdin data: %.*s",
@@ -405,28 +357,14 @@ static void take_runner_output(struct request *q, struct stream_demux *demux) {
                         "Code runner failed with the following message: %.*s",
                         (int)demux->out[STREAM_STDERR].len, demux->out[STREAM_STDERR].data);
 
-        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-        if (!tok)
+        r = body_check_runner_output(out->data, out->len, &end, why, sizeof(why));
+        if (r == -ENOMEM)
                 return fail(q, APIERROR_INTERNAL, "Out of memory");
-        json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
-        o = out->len > 0 ? json_tokener_parse_ex(tok, out->data, (int)out->len) : NULL;
-        end = json_tokener_get_parse_end(tok);
-        if (!o || !json_object_is_type(o, json_type_object) ||
-                !only_whitespace(out->data + end, out->len - end)) {
-                const char *why = out->len == 0 ? "no output"
-                                  : !o          ? json_tokener_error_desc(json_tokener_get_error(tok))
-                                  : !json_object_is_type(o, json_type_object)
-                                          ? "not an object"
-                                          : "trailing data after the object";
-
-                json_object_put(o);
-                json_tokener_free(tok);
+        if (r < 0)
                 return fail(q, APIERROR_CODERUNNER_STDOUT_DECODE,
                         "Failed to decode json returned from code runner: %s", why);
-        }
-        json_object_put(o);
-        json_tokener_free(tok);
 
+        /* Leading whitespace is kept, trailing dropped: the answer is the runner's own bytes. */
         body = malloc(end);
         if (!body)
                 return fail(q, APIERROR_INTERNAL, "Out of memory");

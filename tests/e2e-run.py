@@ -129,6 +129,12 @@ def test_bad_bodies():
         expect_error(server.request("POST", "/run", body=body), 400, code)
 
 
+def test_body_with_whitespace():
+    body = "\n  " + json.dumps({"image": RUNNER, "payload": sh("echo ws")}) + "\r\n"
+    st, _, answer = server.request("POST", "/run", body=body.encode())
+    expect(st == 200 and answer["stdout"] == "ws\n", "whitespace around the body", st, answer)
+
+
 def test_bad_http():
     for raw in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\nHost: x\n\n", b"get / HTTP/1.1\r\n\r\n",
                 b"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
