@@ -104,6 +104,10 @@ static const struct setting settings[] = {
                 .max = REQUEST_SIZE_MAX },
         { "SERVER_REQUEST_TIMEOUT", KIND_MSEC, false, .offset = FIELD(request_timeout_ms), .min = 1,
                 .max = SECONDS_MAX_REQUEST },
+        { "DOCKER_RUN_WARM_POOL", KIND_IMAGES, false, .offset = FIELD(warm_pool) },
+        { "DOCKER_RUN_WARM_MAX_AGE", KIND_MSEC, false, .offset = FIELD(warm_max_age_ms), .min = 10,
+                .max = SECONDS_MAX_RUN, .fallback = "600" },
+        { "DOCKER_RUN_RUNTIME_DIRECTORY", KIND_PATH, false, .offset = FIELD(runtime_dir) },
 };
 
 struct errmsg {
@@ -367,6 +371,63 @@ static int check_soft_hard(
         return 0;
 }
 
+/* Parse the count of a "image=count" item; 0 when malformed. */
+static unsigned warm_item_count(const char *item, size_t *ret_image_len) {
+        const char *eq = strrchr(item, '=');
+        unsigned long n;
+        char *end;
+
+        if (!eq || eq == item || !eq[1] || strspn(eq + 1, "0123456789") != strlen(eq + 1))
+                return 0;
+        errno = 0;
+        n = strtoul(eq + 1, &end, 10);
+        if (errno != 0 || n > CONFIG_WARM_MAX)
+                return 0;
+        *ret_image_len = (size_t)(eq - item);
+        return (unsigned)n;
+}
+
+static int check_warm_pool(struct errmsg *e, char **pool) {
+        for (size_t i = 0; pool && pool[i]; i++) {
+                size_t len;
+
+                if (warm_item_count(pool[i], &len) == 0)
+                        return fail_value(
+                                e, "DOCKER_RUN_WARM_POOL", "not IMAGE=COUNT with COUNT 1 to 64", pool[i]);
+        }
+        return 0;
+}
+
+int config_warm_entry(const struct config *c, size_t i, char **ret_image, unsigned *ret_count) {
+        size_t len = 0;
+        unsigned n;
+        char *image;
+
+        for (size_t k = 0; k <= i; k++)
+                if (!c->warm_pool || !c->warm_pool[k])
+                        return -ENOENT;
+        n = warm_item_count(c->warm_pool[i], &len);
+        if (n == 0)
+                return -EINVAL;
+        image = strndup(c->warm_pool[i], len);
+        if (!image)
+                return -ENOMEM;
+        *ret_image = image;
+        *ret_count = n;
+        return 0;
+}
+
+unsigned config_warm_count(const struct config *c, const char *image) {
+        for (size_t i = 0; c->warm_pool && c->warm_pool[i]; i++) {
+                size_t len = 0;
+                unsigned n = warm_item_count(c->warm_pool[i], &len);
+
+                if (n > 0 && strlen(image) == len && strncmp(c->warm_pool[i], image, len) == 0)
+                        return n;
+        }
+        return 0;
+}
+
 /*
  * The token as a systemd credential (LoadCredential=api-token:...), which
  * keeps it out of the environment. *ret stays NULL when there is none.
@@ -400,7 +461,8 @@ static int load_token_credential(struct errmsg *e, char **ret) {
         if (n == 0)
                 return fail(e, -EINVAL, "credential " CONFIG_TOKEN_CREDENTIAL, "empty");
         if (memchr_control(buf, (size_t)n))
-                return fail(e, -EINVAL, "credential " CONFIG_TOKEN_CREDENTIAL, "contains a control character");
+                return fail(
+                        e, -EINVAL, "credential " CONFIG_TOKEN_CREDENTIAL, "contains a control character");
         *ret = strdup(buf);
         explicit_bzero(buf, sizeof(buf));
         if (!*ret)
@@ -442,6 +504,19 @@ int config_load(struct config *ret, char *errbuf, size_t errlen) {
         if (r < 0)
                 return r;
 
+        r = check_warm_pool(&e, c.warm_pool);
+        if (r < 0)
+                return r;
+        if (!c.runtime_dir) {
+                const char *d = secure_getenv("RUNTIME_DIRECTORY");
+
+                /* systemd's RuntimeDirectory= may name several, separated by colons: ours is the first. */
+                c.runtime_dir =
+                        d && d[0] == '/' ? strndup(d, strcspn(d, ":")) : strdup(CONFIG_DEFAULT_RUNTIME_DIR);
+                if (!c.runtime_dir)
+                        return fail(&e, -ENOMEM, "DOCKER_RUN_RUNTIME_DIRECTORY", "out of memory");
+        }
+
         /* Its minimum is 1, so 0 means unset. The nproc hard limit bounds the same fork bomb, but per uid
          * across the host; a hard limit of 0 leaves pids_limit 0, which the caller omits. */
         if (c.container_pids_limit == 0)
@@ -467,6 +542,8 @@ void config_free(struct config *c) {
         free(c->work_dir.options);
         free(c->container_runtime);
         strv_free(c->image_allowlist);
+        strv_free(c->warm_pool);
+        free(c->runtime_dir);
         free(c->listen_addr);
         memset(c, 0, sizeof(*c));
 }

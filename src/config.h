@@ -45,7 +45,16 @@ struct config {
         unsigned worker_threads; /* SERVER_WORKER_THREADS, 0 when unset */
 
         bool debug_keep_container;
+
+        /* The warm pool (see pool.h). */
+        char **warm_pool;         /* DOCKER_RUN_WARM_POOL: "image=count" items, NULL when unset */
+        uint64_t warm_max_age_ms; /* DOCKER_RUN_WARM_MAX_AGE, seconds; default 600 */
+        char *runtime_dir;        /* DOCKER_RUN_RUNTIME_DIRECTORY, else systemd's RUNTIME_DIRECTORY, else
+                                     /run/docker-run */
 };
+
+#define CONFIG_WARM_MAX            64u /* warm containers per image */
+#define CONFIG_DEFAULT_RUNTIME_DIR "/run/docker-run"
 
 /* The token's credential name under $CREDENTIALS_DIRECTORY, and its size cap. */
 #define CONFIG_TOKEN_CREDENTIAL "api-token"
@@ -63,6 +72,12 @@ int config_load(struct config *ret, char *errbuf, size_t errlen);
 
 /* Free what config_load() allocated; accepts a zeroed struct. */
 void config_free(struct config *c);
+
+/* The i-th pool of DOCKER_RUN_WARM_POOL: its image (a new string) and count; -ENOENT past the last. */
+int config_warm_entry(const struct config *c, size_t i, char **ret_image, unsigned *ret_count);
+
+/* How many warm containers DOCKER_RUN_WARM_POOL keeps for image; 0 when none. */
+unsigned config_warm_count(const struct config *c, const char *image);
 
 /* Whether image may run under RUN_IMAGE_ALLOWLIST (always when unset). */
 bool config_image_allowed(const struct config *c, const char *image);

@@ -103,8 +103,34 @@ static int host_config(const struct config *c, json_object **ret) {
         return 0;
 }
 
+/* FNV-1a: no cryptography needed, only a change detector between our own processes. */
+static void hash_hex(const char *s, char ret[static 17]) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+        snprintf(ret, 17, "%016" PRIx64, h);
+}
+
+int container_config_hash(const struct config *c, const char *image, char ret[static 17]) {
+        _cleanup_json_ json_object *o = NULL;
+        const char *s;
+        int r;
+
+        r = container_config_json(c, image, NULL, -1, false, &o);
+        if (r < 0)
+                return r;
+        /* The run's labels are not part of the configuration. */
+        json_object_object_del(o, "Labels");
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        if (!s)
+                return -ENOMEM;
+        hash_hex(s, ret);
+        return 0;
+}
+
 int container_config_json(const struct config *c, const char *image, const char *request_id,
-        int64_t deadline, json_object **ret) {
+        int64_t deadline, bool pool, json_object **ret) {
         _cleanup_json_ json_object *o = NULL, *labels = NULL, *h = NULL;
         char deadline_str[32];
         int r;
@@ -117,9 +143,21 @@ int container_config_json(const struct config *c, const char *image, const char 
         if (!o || !labels)
                 return -ENOMEM;
         snprintf(deadline_str, sizeof(deadline_str), "%" PRId64, deadline);
-        if (add(labels, CONTAINER_LABEL, json_object_new_string("true")) < 0 ||
-                add(labels, CONTAINER_LABEL_REQUEST, json_object_new_string(request_id)) < 0 ||
-                add(labels, CONTAINER_LABEL_DEADLINE, json_object_new_string(deadline_str)) < 0)
+        if (add(labels, CONTAINER_LABEL, json_object_new_string("true")) < 0)
+                return -ENOMEM;
+        if (pool) {
+                char hash[17];
+
+                r = container_config_hash(c, image, hash);
+                if (r < 0)
+                        return r;
+                if (add(labels, CONTAINER_LABEL_POOL, json_object_new_string(image)) < 0 ||
+                        add(labels, CONTAINER_LABEL_CONFIG, json_object_new_string(hash)) < 0)
+                        return -ENOMEM;
+        }
+        if (!pool && request_id &&
+                (add(labels, CONTAINER_LABEL_REQUEST, json_object_new_string(request_id)) < 0 ||
+                        add(labels, CONTAINER_LABEL_DEADLINE, json_object_new_string(deadline_str)) < 0))
                 return -ENOMEM;
 
         if (add(o, "Hostname", json_object_new_string(c->container_hostname)) < 0 ||

@@ -321,15 +321,27 @@ int docker_remove(struct docker *d, const char *id) {
         return r;
 }
 
-int docker_list(struct docker *d, const char *label, json_object **ret) {
-        _cleanup_free_ char *filters = NULL, *escaped = NULL;
-        _cleanup_json_ json_object *answer = NULL;
-        char path[1024];
+int docker_list(struct docker *d, const char *label, const char *status, json_object **ret) {
+        _cleanup_json_ json_object *filters = NULL, *labels = NULL, *statuses = NULL, *answer = NULL;
+        _cleanup_free_ char *escaped = NULL;
+        const char *s;
+        char path[2048];
         int r;
 
-        if (asprintf(&filters, "{\"label\":[\"%s\"]}", label) < 0)
+        /* Built with json-c: an image in a label value must not break out of the filter. */
+        filters = json_object_new_object();
+        labels = json_object_new_array();
+        if (!filters || !labels || json_object_array_add(labels, json_object_new_string(label)) < 0 ||
+                json_object_object_add(filters, "label", TAKE_PTR(labels)) < 0)
                 return -ENOMEM;
-        escaped = curl_easy_escape(d->curl, filters, 0);
+        if (status) {
+                statuses = json_object_new_array();
+                if (!statuses || json_object_array_add(statuses, json_object_new_string(status)) < 0 ||
+                        json_object_object_add(filters, "status", TAKE_PTR(statuses)) < 0)
+                        return -ENOMEM;
+        }
+        s = json_object_to_json_string_ext(filters, JSON_C_TO_STRING_PLAIN);
+        escaped = s ? curl_easy_escape(d->curl, s, 0) : NULL;
         if (!escaped)
                 return -ENOMEM;
         r = snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", escaped);

@@ -49,8 +49,8 @@ int docker_kill(struct docker *d, const char *id);
 /* DELETE /containers/ID?v=1&force=1; a container already gone counts as removed. */
 int docker_remove(struct docker *d, const char *id);
 
-/* GET /containers/json?all=1 with a label filter: a JSON array owned by the caller. */
-int docker_list(struct docker *d, const char *label, json_object **ret);
+/* GET /containers/json?all=1 filtered by a label ("key" or "key=value") and, unless NULL, a status. */
+int docker_list(struct docker *d, const char *label, const char *status, json_object **ret);
 
 /*
  * Attach to a created container's stdin, stdout and stderr on a connection of

@@ -91,6 +91,7 @@ void log_request(const struct log_record *r) {
                 size_t offset;
         } durations[] = {
                 { "DOCKER_RUN_DURATION_USEC", offsetof(struct log_record, duration_usec) },
+                { "DOCKER_RUN_CLAIM_USEC", offsetof(struct log_record, claim_usec) },
                 { "DOCKER_RUN_CREATE_USEC", offsetof(struct log_record, create_usec) },
                 { "DOCKER_RUN_ATTACH_USEC", offsetof(struct log_record, attach_usec) },
                 { "DOCKER_RUN_START_USEC", offsetof(struct log_record, start_usec) },

@@ -19,7 +19,7 @@ struct log_record {
         const char *image;
         const char *container_id;
         usec_t duration_usec; /* from the first byte of the request to the answer written */
-        usec_t create_usec, attach_usec, start_usec, run_usec, remove_usec;
+        usec_t claim_usec, create_usec, attach_usec, start_usec, run_usec, remove_usec;
 };
 
 /* Decide where logs may go: stderr only when it is not the client's connection. */

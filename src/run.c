@@ -25,6 +25,7 @@
 #include "docker.h"
 #include "http.h"
 #include "log.h"
+#include "pool.h"
 #include "response.h"
 #include "run.h"
 #include "stream.h"
@@ -68,6 +69,8 @@ struct request {
         const char *image;
         char *container_id;
         bool container_running;
+        bool warm;       /* the container came from the pool */
+        usec_t deadline; /* the run's end, from the start or the claim */
         struct log_record log;
 };
 
@@ -488,24 +491,24 @@ static void fail_engine(
                 fail(q, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s", docker_message(d));
 }
 
-static enum outcome run_container(
-        struct request *q, struct docker *d, const char *payload, size_t payload_len) {
-        _cleanup_docker_stream_ struct docker_stream *stream = NULL;
+/* The run's deadline as wall-clock time, for labels and claims: the sweeper compares it across processes. */
+static int64_t wall_deadline(const struct config *c) {
+        return (int64_t)time(NULL) + (int64_t)((c->max_execution_time_ms + 999) / 1000) +
+               (int64_t)((c->docker_read_timeout_ms * 3 + 999) / 1000);
+}
+
+/* A cold container: create, attach, start. On success the clock is running. */
+static int cold_container(struct request *q, struct docker *d, struct docker_stream **ret_stream) {
         _cleanup_json_ json_object *create = NULL;
-        struct pump p = { .payload = payload, .payload_len = payload_len };
         char name[64];
-        usec_t t, deadline;
-        enum outcome o;
+        usec_t t;
         int r;
 
-        /* The label's deadline is wall-clock time: the sweeper compares it across processes and boots. */
-        r = container_config_json(&q->config, q->image, q->request_id,
-                (int64_t)time(NULL) + (int64_t)((q->config.max_execution_time_ms + 999) / 1000) +
-                        (int64_t)((q->config.docker_read_timeout_ms * 3 + 999) / 1000),
-                &create);
+        r = container_config_json(
+                &q->config, q->image, q->request_id, wall_deadline(&q->config), false, &create);
         if (r < 0) {
                 fail(q, APIERROR_INTERNAL, "Out of memory");
-                return OUTCOME_ANSWER;
+                return r;
         }
         snprintf(name, sizeof(name), "docker-run-%s", q->request_id);
 
@@ -514,34 +517,82 @@ static enum outcome run_container(
         q->log.create_usec = now_usec() - t;
         if (r < 0) {
                 fail_engine(q, d, r, APIERROR_DOCKER_CONTAINER_CREATE, "create container");
-                return OUTCOME_ANSWER;
+                return r;
         }
         q->log.container_id = q->container_id;
 
-        /* Attach before start, as docker run does: no output can be missed, no round trip waits on the
-         * other. */
+        /* Attach before start, as docker run does: no output can be missed. */
         t = now_usec();
-        r = docker_attach(d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, &stream);
+        r = docker_attach(
+                d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, ret_stream);
         q->log.attach_usec = now_usec() - t;
         if (r < 0) {
                 fail_engine(q, d, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
-                return OUTCOME_ANSWER;
+                return r;
         }
-        p.stream = stream;
 
         t = now_usec();
-        deadline = t + q->config.max_execution_time_ms * USEC_PER_MSEC;
+        q->deadline = t + q->config.max_execution_time_ms * USEC_PER_MSEC;
         r = docker_start(d, q->container_id);
         q->log.start_usec = now_usec() - t;
         if (r < 0) {
                 fail_engine(q, d, r, APIERROR_DOCKER_CONTAINER_START, "start container");
-                return OUTCOME_ANSWER;
+                return r;
         }
         q->container_running = true;
+        return 0;
+}
+
+/*
+ * A warm container from the image's pool: claimed, then attached; its
+ * runner has been waiting on stdin. Returns -ENOENT, silently, when the
+ * pool has none free: the caller falls back to a cold one.
+ */
+static int warm_container(struct request *q, struct docker *d, struct docker_stream **ret_stream) {
+        usec_t t = now_usec();
+        int r;
+
+        if (config_warm_count(&q->config, q->image) == 0)
+                return -ENOENT;
+        r = pool_claim(d, &q->config, q->image, wall_deadline(&q->config), &q->container_id);
+        if (r < 0)
+                return -ENOENT;
+        /* The deadline starts at the claim. */
+        q->deadline = t + q->config.max_execution_time_ms * USEC_PER_MSEC;
+        q->warm = true;
+        q->container_running = true;
+        q->log.container_id = q->container_id;
+        q->log.claim_usec = now_usec() - t;
+
+        t = now_usec();
+        r = docker_attach(
+                d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, ret_stream);
+        q->log.attach_usec = now_usec() - t;
+        if (r < 0) {
+                fail_engine(q, d, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
+                return r;
+        }
+        return 0;
+}
+
+static enum outcome run_container(
+        struct request *q, struct docker *d, const char *payload, size_t payload_len) {
+        _cleanup_docker_stream_ struct docker_stream *stream = NULL;
+        struct pump p = { .payload = payload, .payload_len = payload_len };
+        enum outcome o;
+        usec_t t;
+        int r;
+
+        r = warm_container(q, d, &stream);
+        if (r == -ENOENT)
+                r = cold_container(q, d, &stream);
+        if (r < 0)
+                return OUTCOME_ANSWER;
+        p.stream = stream;
 
         stream_demux_init(&p.demux, q->config.max_output_size);
         t = now_usec();
-        o = pump_run(q, &p, deadline);
+        o = pump_run(q, &p, q->deadline);
         q->log.run_usec = now_usec() - t;
         stream_demux_done(&p.demux);
         return o;
@@ -650,6 +701,15 @@ static void dispose_container(struct request *q) {
                 log_message(
                         LOG_ERR, "Failed to remove container %s: %s", q->container_id, docker_message(d));
         q->log.remove_usec = now_usec() - t;
+        if (!q->warm)
+                return;
+        /* One run, one warm container: the pool is topped up by the handler that used it. */
+        if (r == 0)
+                pool_release(&q->config, q->container_id);
+        r = pool_fill(d, &q->config, q->image, config_warm_count(&q->config, q->image), 1);
+        if (r < 0)
+                log_message(LOG_WARNING, "Failed to start a warm container for %s: %s, ignoring", q->image,
+                        docker_message(d));
 }
 
 static int setup_signals(void) {

@@ -147,7 +147,7 @@ static void test_container_body(void) {
         };
         json_object *o = NULL, *v;
 
-        CHECK(container_config_json(&c, "glot/bash:latest", "abc", 1700000000, &o) == 0, "create body");
+        CHECK(container_config_json(&c, "glot/bash:latest", "abc", 1700000000, false, &o) == 0, "create body");
         CHECK(json_object_get_int64(get_path(o, "HostConfig", "Memory")) == 1000000000, "Memory");
         CHECK(json_object_get_int64(get_path(o, "HostConfig", "MemorySwap")) == 1000000000,
                 "MemorySwap equals Memory");
@@ -176,7 +176,7 @@ static void test_container_body(void) {
         c.container_memory = 0;
         c.container_pids_limit = 0;
         c.container_runtime = "runsc";
-        CHECK(container_config_json(&c, "x", "abc", 1, &o) == 0, "create body without limits");
+        CHECK(container_config_json(&c, "x", "abc", 1, false, &o) == 0, "create body without limits");
         CHECK(get_path(o, "HostConfig", "MemorySwap") == NULL, "no MemorySwap without Memory");
         CHECK(get_path(o, "HostConfig", "PidsLimit") == NULL, "no PidsLimit when 0");
         CHECK(strcmp(json_object_get_string(get_path(o, "HostConfig", "Runtime")), "runsc") == 0, "Runtime");

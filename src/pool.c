@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* pool: warm containers, created and started ahead of time, each claimed by exactly one handler. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "container.h"
+#include "pool.h"
+#include "util.h"
+
+static int claim_path(const struct config *c, const char *id, char *buf, size_t size) {
+        int r = snprintf(buf, size, "%s/claim-%s", c->runtime_dir, id);
+
+        if (r < 0 || (size_t)r >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+/* The pool's members: running, of this image, created under the present configuration. */
+static int list_members(struct docker *d, const struct config *c, const char *image, json_object **ret) {
+        _cleanup_json_ json_object *all = NULL, *members = NULL;
+        _cleanup_free_ char *label = NULL;
+        char hash[17];
+        int r;
+
+        r = container_config_hash(c, image, hash);
+        if (r < 0)
+                return r;
+        if (asprintf(&label, CONTAINER_LABEL_POOL "=%s", image) < 0)
+                return -ENOMEM;
+        r = docker_list(d, label, "running", &all);
+        if (r < 0)
+                return r;
+        members = json_object_new_array();
+        if (!members)
+                return -ENOMEM;
+        for (size_t i = 0; i < json_object_array_length(all); i++) {
+                json_object *m = json_object_array_get_idx(all, i), *labels, *v;
+
+                if (json_object_object_get_ex(m, "Labels", &labels) &&
+                        json_object_object_get_ex(labels, CONTAINER_LABEL_CONFIG, &v) &&
+                        streq(json_object_get_string(v), hash) &&
+                        json_object_array_add(members, json_object_get(m)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(members);
+        return 0;
+}
+
+static const char *member_id(json_object *member) {
+        json_object *id;
+
+        if (!json_object_object_get_ex(member, "Id", &id) || !json_object_is_type(id, json_type_string))
+                return NULL;
+        return json_object_get_string(id);
+}
+
+static bool is_claimed(const struct config *c, const char *id) {
+        char path[4096];
+
+        return claim_path(c, id, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
+}
+
+int pool_claim(
+        struct docker *d, const struct config *c, const char *image, int64_t deadline, char **ret_id) {
+        _cleanup_json_ json_object *members = NULL;
+        size_t n, start = 0;
+        int r;
+
+        r = list_members(d, c, image, &members);
+        if (r < 0)
+                return r;
+        n = json_object_array_length(members);
+        if (n == 0)
+                return -ENOENT;
+        /* Start at a random member so that handlers arriving together mostly try different ones. */
+        if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != (ssize_t)sizeof(start))
+                start = (size_t)getpid();
+        (void)mkdir(c->runtime_dir, 0700);
+
+        for (size_t i = 0; i < n; i++) {
+                const char *id = member_id(json_object_array_get_idx(members, (start + i) % n));
+                _cleanup_close_ int fd = -1;
+                char path[4096], text[32];
+                char *copy;
+                int len;
+
+                if (!id || claim_path(c, id, path, sizeof(path)) < 0)
+                        continue;
+                fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0) {
+                        if (errno == EEXIST)
+                                continue; /* another handler won this one */
+                        return -errno;
+                }
+                len = snprintf(text, sizeof(text), "%" PRId64 "\n", deadline);
+                if (write(fd, text, (size_t)len) != len) {
+                        r = errno > 0 ? -errno : -EIO;
+                        (void)unlink(path);
+                        return r;
+                }
+                copy = strdup(id);
+                if (!copy) {
+                        (void)unlink(path);
+                        return -ENOMEM;
+                }
+                *ret_id = copy;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+void pool_release(const struct config *c, const char *id) {
+        char path[4096];
+
+        if (claim_path(c, id, path, sizeof(path)) == 0)
+                (void)unlink(path);
+}
+
+int pool_claim_deadline(const struct config *c, const char *id, int64_t *ret) {
+        _cleanup_close_ int fd = -1;
+        char path[4096], text[32];
+        ssize_t n;
+
+        if (claim_path(c, id, path, sizeof(path)) < 0)
+                return -ENAMETOOLONG;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, text, sizeof(text) - 1);
+        if (n <= 0)
+                return -EBADMSG;
+        text[n] = '\0';
+        if (sscanf(text, "%" SCNd64, ret) != 1)
+                return -EBADMSG;
+        return 0;
+}
+
+static int start_one(struct docker *d, const struct config *c, const char *image) {
+        _cleanup_json_ json_object *body = NULL;
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        r = container_config_json(c, image, NULL, -1, true, &body);
+        if (r < 0)
+                return r;
+        r = docker_create(d, NULL, body, &id);
+        if (r < 0)
+                return r;
+        r = docker_start(d, id);
+        if (r < 0) {
+                (void)docker_remove(d, id);
+                return r;
+        }
+        return 0;
+}
+
+int pool_fill(
+        struct docker *d, const struct config *c, const char *image, unsigned count, unsigned max_new) {
+        _cleanup_json_ json_object *members = NULL;
+        unsigned free_members = 0, started = 0;
+        int r;
+
+        r = list_members(d, c, image, &members);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < json_object_array_length(members); i++) {
+                const char *id = member_id(json_object_array_get_idx(members, i));
+
+                if (id && !is_claimed(c, id))
+                        free_members++;
+        }
+        while (free_members + started < count && started < max_new) {
+                r = start_one(d, c, image);
+                if (r < 0)
+                        return started > 0 ? (int)started : r;
+                started++;
+        }
+        return (int)started;
+}
