@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (RUNNER, TOKEN, Server, docker, expect, expect_error, main, our_containers,  # noqa: E402
-                     parse_raw, sh, wait_no_containers)
+                     parse_raw, sh, sweep, wait_no_containers)
 
 DEADLINE = 3  # RUN_MAX_EXECUTION_TIME for the limit tests
 server = None
@@ -367,7 +367,9 @@ def test_container_as_configured():
                  "DOCKER_CONTAINER_CAP_ADD": "SYS_PTRACE"}) as s:
         st, h, body = s.run(sh("id -un; hostname"))
         expect(st == 200 and body["stdout"] == "glot\nglot\n", "user and hostname", st, body)
-        name = "docker-run-" + h["x-request-id"]
+        time.sleep(0.3)
+        line = [l for l in s.logs().splitlines() if h["x-request-id"] in l][-1]
+        name = line.split("container ")[1][:12]
         try:
             info = json.loads(docker("inspect", name).stdout)[0]
         finally:
@@ -449,13 +451,6 @@ def test_log_record():
     else:
         line = [l for l in server.logs().splitlines() if rid in l]
         expect(line and "/run" in line[-1] and "200" in line[-1], "stderr record", server.logs()[-500:])
-
-
-def sweep(grace="0"):
-    import subprocess
-    from harness import BIN, REFERENCE
-    env = dict(REFERENCE, PATH=os.environ.get("PATH", "/usr/bin:/bin"))
-    return subprocess.run([BIN, "--sweep", grace], env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_sweeper_removes_only_expired():

@@ -48,6 +48,26 @@ REFERENCE = {
 }
 
 
+# With DOCKER_RUN_TEST_WARM=N every server keeps a warm pool of N runner
+# containers: the whole suite then runs against the warm path.
+WARM = int(os.environ.get("DOCKER_RUN_TEST_WARM", "0"))
+RUNTIME_DIR = tempfile.mkdtemp(prefix="docker-run-test-")
+
+
+def pool_env(count=WARM):
+    if not count:
+        return {}
+    return {"DOCKER_RUN_WARM_POOL": "%s=%d" % (RUNNER, count), "DOCKER_RUN_RUNTIME_DIRECTORY": RUNTIME_DIR}
+
+
+def sweep(env=None, grace="0"):
+    """One pass of the sweeper under the reference configuration (and the pool, if any)."""
+    e = dict(REFERENCE, PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+    e.update(pool_env())
+    e.update(env or {})
+    return subprocess.run([BIN, "--sweep", grace], env=e, capture_output=True, text=True, timeout=120)
+
+
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
@@ -86,8 +106,10 @@ def ensure_images():
 
 
 def our_containers():
+    """Our containers that serve or served a run: every one but the unclaimed members of a warm pool."""
     out = docker("ps", "-aq", "--no-trunc", "--filter", "label=" + LABEL).stdout.split()
-    return set(out)
+    pool = set(docker("ps", "-aq", "--no-trunc", "--filter", "label=docker-run.pool").stdout.split())
+    return {c for c in out if c not in pool or os.path.exists(os.path.join(RUNTIME_DIR, "claim-" + c))}
 
 
 def wait_no_containers(before=frozenset(), timeout=10.0):
@@ -113,6 +135,7 @@ class Server:
 
     def __init__(self, env=None, unset=(), inetd=False, binary=None):
         self.env = dict(REFERENCE)
+        self.env.update(pool_env())
         self.env.update(env or {})
         for k in unset:
             self.env.pop(k, None)
@@ -246,6 +269,9 @@ def main(tests, setup=None):
     """Run the named test functions in order and print the closing 'N passed, N failed' line."""
     require_engine()
     ensure_images()
+    if WARM:
+        p = sweep()
+        expect(p.returncode == 0, "filling the warm pool", p.stderr)
     before = our_containers()
     if setup:
         setup()
@@ -263,6 +289,10 @@ def main(tests, setup=None):
             failed += 1
             log("FAIL %-45s %.2fs" % (t.__name__, time.monotonic() - start))
             log(traceback.format_exc())
+    if WARM:
+        # A pool no longer configured is retired by the sweeper: that is also how the suite cleans up.
+        sweep({"DOCKER_RUN_WARM_POOL": ""})
+        before = set()
     left = wait_no_containers(before)
     if left:
         failed += 1

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The warm pool against the real engine: same answers, same limits, one run per container, no leak."""
+
+import json
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import RUNNER, TOKEN, Server, docker, expect, expect_error, main, sh, sweep  # noqa: E402
+
+POOL = 4
+DEADLINE = 3
+
+
+def pool_env(count=POOL, **extra):
+    e = {"DOCKER_RUN_WARM_POOL": "%s=%d" % (RUNNER, count), "DOCKER_RUN_RUNTIME_DIRECTORY": harness.RUNTIME_DIR,
+         "RUN_MAX_EXECUTION_TIME": str(DEADLINE)}
+    e.update(extra)
+    return e
+
+
+def members():
+    return set(docker("ps", "-q", "--no-trunc", "--filter", "label=docker-run.pool=" + RUNNER).stdout.split())
+
+
+def wait_members(n, timeout=15):
+    end = time.monotonic() + timeout
+    while len(members()) != n and time.monotonic() < end:
+        time.sleep(0.2)
+    return members()
+
+
+def record(server, rid):
+    for _ in range(30):
+        lines = [l for l in server.logs().splitlines() if rid in l]
+        if lines:
+            return lines[-1]
+        time.sleep(0.1)
+    return ""
+
+
+def used_container(server, rid):
+    m = re.search(r"container ([0-9a-f]{12})(, warm)?", record(server, rid))
+    return (m.group(1), bool(m.group(2))) if m else (None, False)
+
+
+def fill(env):
+    retire()  # whatever an earlier test left
+    p = sweep(env)
+    expect(p.returncode == 0, "sweeper ran", p.stderr)
+    got = wait_members(env_count(env))
+    expect(len(got) == env_count(env), "pool filled", len(got), p.stderr)
+    return got
+
+
+def env_count(env):
+    return int(env["DOCKER_RUN_WARM_POOL"].rsplit("=", 1)[1])
+
+
+def retire():
+    sweep({"DOCKER_RUN_WARM_POOL": ""})
+    expect(not wait_members(0), "pool retired when no longer configured")
+
+
+def test_warm_answers_like_cold():
+    env = pool_env()
+    before = fill(env)
+    with Server(env) as s:
+        for payload, want in ((sh("echo Hello World"), "Hello World\n"),
+                              (sh('read x; echo "Number from stdin: $x"', stdin="42"), "Number from stdin: 42\n"),
+                              (sh('echo "Number from arg: $1"', command="sh main.sh 42"), "Number from arg: 42\n")):
+            st, h, body = s.run(payload)
+            expect(st == 200 and body == {"stdout": want, "stderr": "", "error": ""}, "warm answer", st, body)
+            cid, warm = used_container(s, h["x-request-id"])
+            expect(warm and any(m.startswith(cid) for m in before), "served by a warm container", cid, warm)
+        # Each run's container is removed and a replacement started: still POOL members, none of the used ones.
+        after = wait_members(POOL)
+        expect(len(after) == POOL and len(after & before) == POOL - 3, "pool topped up", len(after & before))
+    retire()
+
+
+def test_concurrent_claims_never_share():
+    # Sixteen runs at once on a small machine: cold fallbacks need more than the usual deadline.
+    env = pool_env(POOL, RUN_MAX_EXECUTION_TIME="20")
+    fill(env)
+    n = 16
+    results = [None] * n
+    with Server(env) as s:
+        def one(i):
+            results[i] = s.run(sh("echo %d; cat" % i, stdin="in%d" % i))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        used = []
+        for i, (st, h, body) in enumerate(results):
+            expect(st == 200 and body["stdout"] == "%d\nin%d" % (i, i), "concurrent answer", i, st, body)
+            cid, warm = used_container(s, h["x-request-id"])
+            expect(cid, "container logged", i)
+            used.append(cid)
+        expect(len(set(used)) == n, "no container served two runs", used)
+        warm = sum(1 for st, h, _ in results if used_container(s, h["x-request-id"])[1])
+        expect(warm >= 1, "some runs were warm", warm)
+    retire()
+
+
+def test_deadline_starts_at_claim():
+    env = pool_env(1)
+    fill(env)
+    with Server(env) as s:
+        time.sleep(DEADLINE + 1)  # the container has been up longer than the limit: only the claim counts
+        start = time.monotonic()
+        answer = s.run(sh("echo fast"))
+        expect(answer[0] == 200 and answer[2]["stdout"] == "fast\n", "old warm container still serves", answer)
+        expect(used_container(s, answer[1]["x-request-id"])[1], "it was warm")
+        wait_members(1)
+        start = time.monotonic()
+        answer = s.run(sh("while :; do :; done"))
+        took = time.monotonic() - start
+        expect_error(answer, 400, "limits.execution_time")
+        expect(used_container(s, answer[1]["x-request-id"])[1], "the loop ran warm")
+        expect(DEADLINE - 0.5 < took < DEADLINE + 1.5, "deadline from the claim", took)
+    retire()
+
+
+def test_limits_hold_warm():
+    env = pool_env(2, DOCKER_CONTAINER_PIDS_LIMIT="64")
+    fill(env)
+    with Server(env) as s:
+        st, h, body = s.run(sh("cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; "
+                               "ls /sys/class/net; touch /x 2>/dev/null || echo ro"))
+        expect(st == 200 and body["stdout"].split() == ["64", "lo", "ro"], "same limits warm", st, body)
+        expect(used_container(s, h["x-request-id"])[1], "it was warm")
+        expect_error(s.run({}, image="docker-run-test/flood:latest"), 400, "limits.read.size")
+    retire()
+
+
+def test_other_configuration_never_claimed():
+    fill(pool_env(2))
+    changed = pool_env(2, DOCKER_CONTAINER_MEMORY="150000000")
+    with Server(changed) as s:
+        st, h, body = s.run(sh("echo cold"))
+        expect(st == 200 and body["stdout"] == "cold\n", "answered", st, body)
+        expect(not used_container(s, h["x-request-id"])[1], "a member of another configuration was not claimed")
+    p = sweep(changed)
+    expect(p.returncode == 0 and p.stderr.count("Removed stale warm container") == 2, "stale members retired",
+           p.stderr)
+    expect(len(wait_members(2)) == 2, "refilled under the new configuration")
+    retire()
+
+
+def test_empty_pool_falls_back_cold():
+    env = pool_env(2)
+    with Server(env) as s:
+        expect(not members(), "no members yet")
+        st, h, body = s.run(sh("echo still"))
+        expect(st == 200 and body["stdout"] == "still\n", "cold fallback", st, body)
+        expect(not used_container(s, h["x-request-id"])[1], "it was cold")
+    retire()
+
+
+def test_killed_warm_handler_swept():
+    env = pool_env(1, DOCKER_UNIX_SOCKET_READ_TIMEOUT="1", RUN_MAX_EXECUTION_TIME="1")
+    claimed = fill(env)
+    with Server(env) as s:
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        body = json.dumps({"image": RUNNER, "payload": sh("sleep 60")}).encode()
+        c.sendall(b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n"
+                  % (TOKEN.encode(), len(body)) + body)
+        time.sleep(0.5)
+        children = open("/proc/%d/task/%d/children" % (s.proc.pid, s.proc.pid)).read().split()
+        expect(len(children) == 1, "one handler", children)
+        os.kill(int(children[0]), signal.SIGKILL)
+        c.close()
+    claims = [f for f in os.listdir(harness.RUNTIME_DIR) if f.startswith("claim-")]
+    expect(len(claims) == 1 and claims[0][6:] in claimed, "the claim outlives the killed handler", claims)
+    p = sweep(env)
+    expect(claims[0][6:] in members(), "not swept before its deadline", p.stderr)
+    time.sleep(5)  # the claim's deadline: 1 s run and three 1 s engine timeouts
+    p = sweep(env)
+    expect(claims[0][6:] not in members() and not os.path.exists(os.path.join(harness.RUNTIME_DIR, claims[0])),
+           "claimed container and its claim swept", p.stderr)
+    retire()
+
+
+if __name__ == "__main__":
+    main([v for k, v in list(globals().items()) if k.startswith("test_")])
