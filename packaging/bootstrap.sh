@@ -10,7 +10,7 @@ STARTED_DOCKERD_PID=
 
 bootstrap_packages() {
         local pkgs=(build-essential autoconf automake pkg-config libcurl4-openssl-dev libjson-c-dev
-                libsystemd-dev systemd docker.io runc containerd busybox-static python3 curl clang-format "$@")
+                libsystemd-dev systemd docker.io runc containerd busybox-static python3 curl clang-format time "$@")
         local missing=()
         for p in "${pkgs[@]}"; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -137,3 +137,37 @@ int body_check_runner_output(const char *buf, size_t len, size_t *ret_end, char 
         *ret_end = start + end;
         return 0;
 }
+
+int body_watch_init(struct body_watch *w) {
+        *w = (struct body_watch){ .tok = json_tokener_new_ex(BODY_JSON_MAX_DEPTH) };
+        if (!w->tok)
+                return -ENOMEM;
+        json_tokener_set_flags(w->tok, JSON_TOKENER_VALIDATE_UTF8);
+        return 0;
+}
+
+void body_watch_feed(struct body_watch *w, const char *buf, size_t len) {
+        json_object *o;
+        size_t start = w->fed;
+
+        if (w->complete || w->failed || len <= w->fed)
+                return;
+        w->fed = len;
+        if (len - start > INT_MAX) {
+                w->failed = true;
+                return;
+        }
+        o = json_tokener_parse_ex(w->tok, buf + start, (int)(len - start));
+        if (o) {
+                w->complete = json_object_is_type(o, json_type_object);
+                w->failed = !w->complete;
+                json_object_put(o);
+        } else if (json_tokener_get_error(w->tok) != json_tokener_continue)
+                w->failed = true;
+}
+
+void body_watch_done(struct body_watch *w) {
+        if (w->tok)
+                json_tokener_free(w->tok);
+        w->tok = NULL;
+}

@@ -2,6 +2,7 @@
 /* body: pure checks of the JSON the API takes (the request body) and passes on (the runner's answer). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -24,6 +25,22 @@ struct body_request {
  */
 int body_parse_request(const char *buf, size_t len, struct body_request *ret, enum apierror *ret_error,
         char *msg, size_t msglen);
+
+/*
+ * Watch the runner's stdout grow: parses only the bytes not seen before, so
+ * the whole output costs one pass. Complete once the output starts with one
+ * whole JSON object; failed once it cannot (then only the exit tells).
+ */
+struct body_watch {
+        json_tokener *tok;
+        size_t fed;
+        bool complete;
+        bool failed;
+};
+
+int body_watch_init(struct body_watch *w);
+void body_watch_feed(struct body_watch *w, const char *buf, size_t len);
+void body_watch_done(struct body_watch *w);
 
 /*
  * Check that the runner's stdout is exactly one JSON object, whitespace

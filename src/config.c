@@ -104,6 +104,7 @@ static const struct setting settings[] = {
                 .max = REQUEST_SIZE_MAX },
         { "SERVER_REQUEST_TIMEOUT", KIND_MSEC, false, .offset = FIELD(request_timeout_ms), .min = 1,
                 .max = SECONDS_MAX_REQUEST },
+        { "RUN_WAIT_FOR_EXIT", KIND_BOOL, false, .offset = FIELD(wait_for_exit) },
         { "DOCKER_RUN_WARM_POOL", KIND_IMAGES, false, .offset = FIELD(warm_pool) },
         { "DOCKER_RUN_WARM_MAX_AGE", KIND_MSEC, false, .offset = FIELD(warm_max_age_ms), .min = 10,
                 .max = SECONDS_MAX_RUN, .fallback = "600" },

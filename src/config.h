@@ -35,6 +35,7 @@ struct config {
         uint64_t max_execution_time_ms; /* RUN_MAX_EXECUTION_TIME, seconds */
         uint64_t max_output_size;       /* RUN_MAX_OUTPUT_SIZE, bytes */
         char **image_allowlist;         /* RUN_IMAGE_ALLOWLIST, NULL when every image is allowed */
+        bool wait_for_exit; /* RUN_WAIT_FOR_EXIT: answer at the container's exit, not its answer */
 
         uint64_t max_request_size;   /* SERVER_MAX_REQUEST_SIZE, bytes of body; default 1 MiB */
         uint64_t request_timeout_ms; /* SERVER_REQUEST_TIMEOUT, seconds; default 10 */

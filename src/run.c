@@ -381,12 +381,30 @@ struct pump {
         size_t payload_len, payload_sent;
         bool stdin_closed;
         struct stream_demux demux;
+        struct body_watch watch;
 };
 
 static void close_stdin(struct pump *p) {
         if (!p->stdin_closed) {
                 (void)docker_stream_shutdown_write(p->stream);
                 p->stdin_closed = true;
+        }
+}
+
+/* Send what the socket takes now without waiting; stdin is closed once all is sent. */
+static void pump_send_now(struct pump *p) {
+        while (!p->stdin_closed) {
+                size_t n = 0;
+                int r = docker_stream_send(
+                        p->stream, p->payload + p->payload_sent, p->payload_len - p->payload_sent, &n);
+
+                if (r == -EAGAIN)
+                        return;
+                if (r == 0)
+                        p->payload_sent += n;
+                /* A runner that exits without reading its stdin is not our error: its output says. */
+                if (r < 0 || p->payload_sent == p->payload_len)
+                        close_stdin(p);
         }
 }
 
@@ -425,18 +443,8 @@ static enum outcome pump_run(struct request *q, struct pump *p, usec_t deadline)
                 if (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
                         return OUTCOME_CLIENT_GONE;
 
-                if (fds[0].revents & POLLOUT && !p->stdin_closed) {
-                        size_t n = 0;
-
-                        r = docker_stream_send(p->stream, p->payload + p->payload_sent,
-                                p->payload_len - p->payload_sent, &n);
-                        if (r == 0)
-                                p->payload_sent += n;
-                        /* A runner that exits without reading its stdin is not our error: its output says.
-                         */
-                        if ((r < 0 && r != -EAGAIN) || p->payload_sent == p->payload_len)
-                                close_stdin(p);
-                }
+                if (fds[0].revents & POLLOUT)
+                        pump_send_now(p);
 
                 if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !docker_stream_pending(p->stream))
                         continue;
@@ -476,6 +484,17 @@ static enum outcome pump_run(struct request *q, struct pump *p, usec_t deadline)
                                 fail(q, APIERROR_INTERNAL, "Out of memory");
                                 return OUTCOME_ANSWER;
                         }
+                        /*
+                         * The runner's answer is whole: answer now rather than at the container's exit,
+                         * which the engine reports tens of milliseconds later. Anything it writes after
+                         * its answer is not waited for (RUN_WAIT_FOR_EXIT=true waits, as the original did).
+                         */
+                        body_watch_feed(&p->watch, p->demux.out[STREAM_STDOUT].data,
+                                p->demux.out[STREAM_STDOUT].len);
+                        if (p->watch.complete && !q->config.wait_for_exit) {
+                                take_runner_output(q, &p->demux);
+                                return OUTCOME_ANSWER;
+                        }
                 }
         }
 }
@@ -498,7 +517,7 @@ static int64_t wall_deadline(const struct config *c) {
 }
 
 /* A cold container: create, attach, start. On success the clock is running. */
-static int cold_container(struct request *q, struct docker *d, struct docker_stream **ret_stream) {
+static int cold_container(struct request *q, struct docker *d, struct pump *p) {
         _cleanup_json_ json_object *create = NULL;
         char name[64];
         usec_t t;
@@ -524,12 +543,15 @@ static int cold_container(struct request *q, struct docker *d, struct docker_str
         /* Attach before start, as docker run does: no output can be missed. */
         t = now_usec();
         r = docker_attach(
-                d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, ret_stream);
+                d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, &p->stream);
         q->log.attach_usec = now_usec() - t;
         if (r < 0) {
                 fail_engine(q, d, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
                 return r;
         }
+
+        /* The engine holds stdin until the container runs: the payload waits there, not on a round trip. */
+        pump_send_now(p);
 
         t = now_usec();
         q->deadline = t + q->config.max_execution_time_ms * USEC_PER_MSEC;
@@ -548,7 +570,7 @@ static int cold_container(struct request *q, struct docker *d, struct docker_str
  * runner has been waiting on stdin. Returns -ENOENT, silently, when the
  * pool has none free: the caller falls back to a cold one.
  */
-static int warm_container(struct request *q, struct docker *d, struct docker_stream **ret_stream) {
+static int warm_container(struct request *q, struct docker *d, struct pump *p) {
         usec_t t = now_usec();
         int r;
 
@@ -566,7 +588,7 @@ static int warm_container(struct request *q, struct docker *d, struct docker_str
 
         t = now_usec();
         r = docker_attach(
-                d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, ret_stream);
+                d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, &p->stream);
         q->log.attach_usec = now_usec() - t;
         if (r < 0) {
                 fail_engine(q, d, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
@@ -577,24 +599,27 @@ static int warm_container(struct request *q, struct docker *d, struct docker_str
 
 static enum outcome run_container(
         struct request *q, struct docker *d, const char *payload, size_t payload_len) {
-        _cleanup_docker_stream_ struct docker_stream *stream = NULL;
         struct pump p = { .payload = payload, .payload_len = payload_len };
-        enum outcome o;
+        enum outcome o = OUTCOME_ANSWER;
         usec_t t;
         int r;
 
-        r = warm_container(q, d, &stream);
+        r = warm_container(q, d, &p);
         if (r == -ENOENT)
-                r = cold_container(q, d, &stream);
-        if (r < 0)
-                return OUTCOME_ANSWER;
-        p.stream = stream;
-
-        stream_demux_init(&p.demux, q->config.max_output_size);
-        t = now_usec();
-        o = pump_run(q, &p, q->deadline);
-        q->log.run_usec = now_usec() - t;
-        stream_demux_done(&p.demux);
+                r = cold_container(q, d, &p);
+        if (r >= 0 && body_watch_init(&p.watch) < 0) {
+                fail(q, APIERROR_INTERNAL, "Out of memory");
+                r = -ENOMEM;
+        }
+        if (r >= 0) {
+                stream_demux_init(&p.demux, q->config.max_output_size);
+                t = now_usec();
+                o = pump_run(q, &p, q->deadline);
+                q->log.run_usec = now_usec() - t;
+                stream_demux_done(&p.demux);
+                body_watch_done(&p.watch);
+        }
+        docker_stream_free(p.stream);
         return o;
 }
 

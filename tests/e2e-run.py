@@ -81,6 +81,23 @@ def test_unicode_and_escapes():
     expect(st == 200 and body["stdout"] == text, "unicode round trip", st, body)
 
 
+def test_answer_when_runner_answers():
+    """The answer goes out when the runner's JSON is whole, not when the container exits."""
+    start = time.monotonic()
+    st, _, body = server.run({}, image="docker-run-test/lingers:latest")
+    took = time.monotonic() - start
+    expect(st == 200 and body == {"stdout": "early", "stderr": "", "error": ""}, "early answer", st, body)
+    expect(took < 0.9, "answered before the runner's later stderr", took)
+
+
+def test_wait_for_exit_as_the_original():
+    with Server({"RUN_WAIT_FOR_EXIT": "true", "RUN_MAX_EXECUTION_TIME": "3"}) as s:
+        # Waiting for the exit, a runner that lingers after its answer runs into the deadline.
+        expect_error(s.run({}, image="docker-run-test/lingers:latest"), 400, "limits.execution_time")
+        st, _, body = s.run(sh("echo waited"))
+        expect(st == 200 and body["stdout"] == "waited\n", "ordinary runs unchanged", st, body)
+
+
 # --- tokens ------------------------------------------------------------------
 
 def test_tokens():

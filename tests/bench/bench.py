@@ -106,6 +106,26 @@ def service_run(server, image):
         raise RuntimeError("docker-run: %s %s" % (st, body))
 
 
+def handler_cost(env, request):
+    """CPU time and peak RSS of one handler process, run directly on a socket pair (inetd style)."""
+    import tempfile
+    ours, theirs = socket.socketpair()
+    e = dict(env, PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+    # GNU time forks the handler from itself: a fork of this Python process would count Python's memory.
+    with tempfile.NamedTemporaryFile("r") as out:
+        p = subprocess.Popen(["/usr/bin/time", "-o", out.name, "-f", "%U %S %M", harness.BIN], stdin=theirs,
+                             stdout=theirs, stderr=subprocess.DEVNULL, env=e)
+        theirs.close()
+        ours.sendall(request)
+        ours.shutdown(socket.SHUT_WR)
+        while ours.recv(65536):
+            pass
+        p.wait()
+        ours.close()
+        user, system, rss = out.read().split()[-3:]
+    return (float(user) + float(system)) * 1000, int(rss)
+
+
 def measure(fn, runs):
     times = []
     for _ in range(runs):
@@ -120,38 +140,104 @@ def pct(times, p):
     return times[min(len(times) - 1, int(round(p / 100 * (len(times) - 1))))]
 
 
+def throughput(fn, concurrency, total):
+    """Runs per second with `concurrency` clients doing `total` runs in all."""
+    import threading
+    left = [total]
+    lock = threading.Lock()
+    errors = []
+
+    def worker():
+        while True:
+            with lock:
+                if left[0] == 0:
+                    return
+                left[0] -= 1
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - reported, not raised: this is a benchmark
+                errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        print("  errors at concurrency %d: %d (%s)" % (concurrency, len(errors), errors[0]))
+    return total / (time.monotonic() - start)
+
+
+def run_body(image):
+    body = json.dumps({"image": image, "payload": PAYLOAD}).encode()
+    return (b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n"
+            % (harness.TOKEN.encode(), len(body)) + body)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--image", default=harness.RUNNER)
+    ap.add_argument("--pool", type=int, default=4, help="warm containers kept for the image")
+    ap.add_argument("--throughput-runs", type=int, default=32, help="runs per throughput measurement")
     args = ap.parse_args()
     harness.require_engine()
     harness.ensure_images()
 
-    with harness.Server({"RUN_MAX_EXECUTION_TIME": "15"}) as server:
-        rows = []
-        # Interleave the contenders round by round, so drifts in machine load hit all alike.
-        results = {"raw engine calls": [], "docker run --rm -i": [], "docker-run (cold)": [],
-                   "GET / (socket activation)": []}
+    pool = {"DOCKER_RUN_WARM_POOL": "%s=%d" % (args.image, args.pool),
+            "DOCKER_RUN_RUNTIME_DIRECTORY": harness.RUNTIME_DIR}
+    harness.sweep(pool)
+    # Generous engine timeouts: at concurrency 16 on a small machine the engine itself queues.
+    slow = {"RUN_MAX_EXECUTION_TIME": "30", "DOCKER_UNIX_SOCKET_READ_TIMEOUT": "20"}
+    with harness.Server(slow) as cold, harness.Server(dict(pool, **slow)) as warm:
         fns = {
             "raw engine calls": lambda: raw_run(args.image),
             "docker run --rm -i": lambda: cli_run(args.image),
-            "docker-run (cold)": lambda: service_run(server, args.image),
-            "GET / (socket activation)": lambda: server.request("GET", "/", token=None),
+            "docker-run cold": lambda: service_run(cold, args.image),
+            "docker-run warm": lambda: service_run(warm, args.image),
+            "GET / (socket activation)": lambda: cold.request("GET", "/", token=None),
         }
+        results = {name: [] for name in fns}
         for fn in fns.values():
             fn()  # warm caches once
+        # Interleave the contenders round by round, so drifts in machine load hit all alike.
         for _ in range(args.runs):
             for name, fn in fns.items():
                 results[name] += measure(fn, 1)
+                if name == "docker-run warm":
+                    time.sleep(0.3)  # let the handler's replacement start, as between real requests
         floor = statistics.median(results["raw engine calls"])
-        print("hello world, %d runs each, image %s" % (args.runs, args.image))
-        print("%-28s %10s %10s %12s" % ("", "p50 ms", "p99 ms", "p50 / raw"))
+        print("Latency of a hello-world run, %d runs each, image %s:" % (args.runs, args.image))
+        print("  %-28s %10s %10s %12s" % ("", "p50 ms", "p99 ms", "p50 / raw"))
         for name, times in results.items():
             times.sort()
             med = statistics.median(times)
-            print("%-28s %10.1f %10.1f %12.2f" % (name, med, pct(times, 99), med / floor))
-            rows.append((name, med))
+            print("  %-28s %10.1f %10.1f %12.2f" % (name, med, pct(times, 99), med / floor))
+
+        print("Throughput, runs/s (%d runs per cell; warm pool of %d):" % (args.throughput_runs, args.pool))
+        print("  %-28s %10s %10s %10s" % ("concurrency", "1", "4", "16"))
+        for name in ("raw engine calls", "docker-run cold", "docker-run warm"):
+            row = []
+            for c in (1, 4, 16):
+                if name == "docker-run warm":
+                    harness.sweep(pool)
+                row.append(throughput(fns[name], c, args.throughput_runs))
+            print("  %-28s %10.1f %10.1f %10.1f" % (name, *row))
+
+        env = dict(harness.REFERENCE)
+        print("Handler cost per request (one process, median of 5):")
+        for name, e, req in (("GET /", env, b"GET / HTTP/1.0\r\n\r\n"),
+                             ("POST /run cold", env, run_body(args.image)),
+                             ("POST /run warm", dict(env, **pool), run_body(args.image))):
+            costs = []
+            for _ in range(5):
+                if name.endswith("warm"):
+                    harness.sweep(pool)
+                costs.append(handler_cost(e, req))
+            print("  %-28s CPU %6.1f ms   peak RSS %6d KiB" % (name, statistics.median(c[0] for c in costs),
+                                                                max(c[1] for c in costs)))
+    harness.sweep({"DOCKER_RUN_WARM_POOL": ""})
     left = harness.wait_no_containers()
     if left:
         print("containers left:", left)
