@@ -109,8 +109,8 @@ void log_request(const struct log_record *r) {
         log_escape(path, sizeof(path), r->path ?: "-", strlen(r->path ?: "-"));
         log_escape(image, sizeof(image), r->image ?: "", strlen(r->image ?: ""));
         log_escape(msg, sizeof(msg), r->message ?: "", strlen(r->message ?: ""));
-        snprintf(text, sizeof(text), "%s %s%s%s -> %d%s%s%s%s in %llu ms (request %s%s%.12s%s)", method, path,
-                r->image ? " image=" : "", image, r->status, r->error ? " " : "", r->error ?: "",
+        snprintf(text, sizeof(text), "%s %s%s%s -> %d%s%s%s%s in %llu ms (request %s%s%.12s%s)", method,
+                path, r->image ? " image=" : "", image, r->status, r->error ? " " : "", r->error ?: "",
                 r->message ? ": " : "", msg, (unsigned long long)(r->duration_usec / USEC_PER_MSEC),
                 r->request_id ?: "-", r->container_id ? ", container " : "", r->container_id ?: "",
                 r->claim_usec > 0 ? ", warm" : "");

@@ -725,16 +725,24 @@ static void dispose_container(struct request *q) {
         if (r < 0)
                 log_message(
                         LOG_ERR, "Failed to remove container %s: %s", q->container_id, docker_message(d));
-        q->log.remove_usec = now_usec() - t;
-        if (!q->warm)
-                return;
-        /* One run, one warm container: the pool is topped up by the handler that used it. */
-        if (r == 0)
+        else if (q->warm)
                 pool_release(&q->config, q->container_id);
-        r = pool_fill(d, &q->config, q->image, config_warm_count(&q->config, q->image), 1);
+        q->log.remove_usec = now_usec() - t;
+}
+
+/* One run, one warm container: the pool is topped up by the handler that used it, after all else. */
+static void replace_warm_container(struct request *q) {
+        _cleanup_docker_ struct docker *d = NULL;
+        int r;
+
+        if (!q->warm || q->config.debug_keep_container)
+                return;
+        r = docker_new(q->config.docker_socket_path, q->config.docker_read_timeout_ms, &d);
+        if (r >= 0)
+                r = pool_fill(d, &q->config, q->image, config_warm_count(&q->config, q->image), 1);
         if (r < 0)
                 log_message(LOG_WARNING, "Failed to start a warm container for %s: %s, ignoring", q->image,
-                        docker_message(d));
+                        d ? docker_message(d) : strerror(-r));
 }
 
 static int setup_signals(void) {
@@ -799,6 +807,7 @@ int run_serve(struct conn *c) {
         }
         log_request(&q.log);
         conn_close(c);
+        replace_warm_container(&q);
 
         json_object_put(q.request_json);
         free(q.container_id);

@@ -458,7 +458,12 @@ def test_concurrent_runs():
 def test_log_record():
     st, h, _ = server.run(sh("echo logged"))
     rid = h["x-request-id"]
-    time.sleep(0.3)
+    # The record follows the answer (and the removal): give it a moment.
+    for _ in range(50):
+        if rid in server.logs() or os.path.exists("/run/systemd/journal/socket"):
+            break
+        time.sleep(0.1)
+    time.sleep(0.2)
     if os.path.exists("/run/systemd/journal/socket"):
         import subprocess
         out = subprocess.run(["journalctl", "-o", "json", "DOCKER_RUN_REQUEST_ID=" + rid], capture_output=True,

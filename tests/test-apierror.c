@@ -147,7 +147,8 @@ static void test_container_body(void) {
         };
         json_object *o = NULL, *v;
 
-        CHECK(container_config_json(&c, "glot/bash:latest", "abc", 1700000000, false, &o) == 0, "create body");
+        CHECK(container_config_json(&c, "glot/bash:latest", "abc", 1700000000, false, &o) == 0,
+                "create body");
         CHECK(json_object_get_int64(get_path(o, "HostConfig", "Memory")) == 1000000000, "Memory");
         CHECK(json_object_get_int64(get_path(o, "HostConfig", "MemorySwap")) == 1000000000,
                 "MemorySwap equals Memory");
