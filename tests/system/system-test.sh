@@ -27,7 +27,7 @@ check() { # check DESCRIPTION COMMAND...
         shift
         if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
-in() { docker exec "$name" "$@"; }
+inside() { docker exec "$name" "$@"; }
 
 cleanup() {
         docker rm -f "$name" >/dev/null 2>&1 || true
@@ -43,9 +43,10 @@ if [ "$(docker image inspect --format '{{index .Config.Labels "docker-run.test.r
                 }
                 mkdir -p "$cache"
                 echo "system-test: building the Debian 12 rootfs (cached in $cache)"
-                mmdebstrap --variant=apt --include="$packages" --mode=root bookworm "$cache/rootfs-$key.tar.part" \
+                # mmdebstrap picks the output format from the name: it must end in .tar.
+                mmdebstrap --variant=apt --include="$packages" --mode=root bookworm "$cache/partial-$key.tar" \
                         >"$cache/mmdebstrap.log" 2>&1 || { tail -n 20 "$cache/mmdebstrap.log"; exit 1; }
-                mv "$cache/rootfs-$key.tar.part" "$cache/rootfs-$key.tar"
+                mv "$cache/partial-$key.tar" "$cache/rootfs-$key.tar"
         fi
         docker import --change 'LABEL docker-run.test=1' --change "LABEL docker-run.test.rootfs=$key" \
                 "$cache/rootfs-$key.tar" "$image" >/dev/null
@@ -58,32 +59,32 @@ docker run -d --name "$name" --label docker-run.test=1 --cap-add SYS_ADMIN --sec
         -v /var/run/docker.sock:/var/run/docker.sock -v "$deb_dir:/debs:ro" \
         "$image" /bin/sh -c 'mount --make-rshared / && exec /sbin/init' >/dev/null
 for _ in $(seq 100); do
-        state=$(in systemctl is-system-running 2>/dev/null || true)
+        state=$(inside systemctl is-system-running 2>/dev/null || true)
         case "$state" in running | degraded) break ;; esac
         sleep 0.3
 done
 check "systemd booted ($state)" test "$state" = running -o "$state" = degraded
 
 # The engine's socket belongs to the host's docker group: the same gid inside.
-in groupadd -g "$(stat -c %g /var/run/docker.sock)" docker
-in dpkg -i "/debs/$(basename "$deb")" >/dev/null
-check "docker-run.socket is active" test "$(in systemctl is-active docker-run.socket)" = active
-check "docker-run-sweep.timer is active" test "$(in systemctl is-active docker-run-sweep.timer)" = active
+inside groupadd -g "$(stat -c %g /var/run/docker.sock)" docker
+inside dpkg -i "/debs/$(basename "$deb")" >/dev/null
+check "docker-run.socket is active" test "$(inside systemctl is-active docker-run.socket)" = active
+check "docker-run-sweep.timer is active" test "$(inside systemctl is-active docker-run-sweep.timer)" = active
 check "the docker-run user is in the docker group" sh -c "docker exec $name id -nG docker-run | grep -qw docker"
 
 # Short limits for the kill test; an environment token that must lose to the credential.
-in sed -i -e 's/^RUN_MAX_EXECUTION_TIME=.*/RUN_MAX_EXECUTION_TIME=3/' \
+inside sed -i -e 's/^RUN_MAX_EXECUTION_TIME=.*/RUN_MAX_EXECUTION_TIME=3/' \
         -e 's/^DOCKER_UNIX_SOCKET_READ_TIMEOUT=.*/DOCKER_UNIX_SOCKET_READ_TIMEOUT=1/' \
         -e 's/^DOCKER_UNIX_SOCKET_WRITE_TIMEOUT=.*/DOCKER_UNIX_SOCKET_WRITE_TIMEOUT=1/' \
         -e 's/^#*API_ACCESS_TOKEN=.*/API_ACCESS_TOKEN=environment-token/' /etc/docker-run/docker-run.conf
-token=$(in cat /etc/docker-run/api-token)
+token=$(inside cat /etc/docker-run/api-token)
 check "a random token was generated" test "${#token}" -ge 32
 
 post_run() { # post_run TOKEN SCRIPT -> headers and body on stdout
         local payload
         payload=$(printf '{"image": "%s", "payload": {"language": "sh", "files": [{"name": "main.sh", "content": "%s"}]}}' \
                 "$runner" "$2")
-        in curl -s -D - -H "X-Access-Token: $1" -H 'Content-Type: application/json' --data "$payload" \
+        inside curl -s -D - -H "X-Access-Token: $1" -H 'Content-Type: application/json' --data "$payload" \
                 http://127.0.0.1:8088/run
 }
 
@@ -95,7 +96,7 @@ check "the environment token is refused when the credential exists" \
         grep -q '"error":"access_token"' <<<"$(post_run environment-token 'echo no')"
 
 sleep 0.5
-record=$(in journalctl -o export "DOCKER_RUN_REQUEST_ID=$rid")
+record=$(inside journalctl -o export "DOCKER_RUN_REQUEST_ID=$rid")
 for field in DOCKER_RUN_STATUS=200 DOCKER_RUN_METHOD=POST DOCKER_RUN_PATH=/run DOCKER_RUN_IMAGE=$runner \
         DOCKER_RUN_CONTAINER_ID= DOCKER_RUN_DURATION_USEC= DOCKER_RUN_START_USEC= SYSLOG_IDENTIFIER=docker-run; do
         check "journal record has $field" grep -q "^$field" <<<"$record"
@@ -103,45 +104,45 @@ done
 check "the token is not in systemctl show" sh -c "! docker exec $name systemctl show docker-run@x.service docker-run.socket | grep -qF '$token'"
 check "the token is not in the journal" sh -c "! docker exec $name journalctl -o export | grep -qF '$token'"
 
-security=$(in systemd-analyze security --no-pager docker-run@x.service | tail -n 1)
+security=$(inside systemd-analyze security --no-pager docker-run@x.service | tail -n 1)
 echo "     systemd-analyze security docker-run@.service: ${security#*: }"
 exposure=$(sed -n 's/.*exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$security")
 check "exposure $exposure is at most 2.0" awk "BEGIN { exit !($exposure <= 2.0) }"
 
 # kill -9 of a handler mid-run leaves its container; the sweeper's next pass removes it.
 before=$(docker ps -aq --filter label=docker-run.managed | sort)
-in sh -c "curl -s -m 30 -H 'X-Access-Token: $token' -H 'Content-Type: application/json' \
+inside sh -c "curl -s -m 30 -H 'X-Access-Token: $token' -H 'Content-Type: application/json' \
         --data '{\"image\": \"$runner\", \"payload\": {\"language\": \"sh\", \"files\": [{\"name\": \"main.sh\", \"content\": \"sleep 60\"}]}}' \
         http://127.0.0.1:8088/run >/dev/null 2>&1 &"
 sleep 1.5
-unit=$(in systemctl list-units --plain --no-legend 'docker-run@*' | awk '{ print $1 }' | head -n 1)
-pid=$(in systemctl show -p MainPID --value "$unit")
+unit=$(inside systemctl list-units --plain --no-legend 'docker-run@*' | awk '{ print $1 }' | head -n 1)
+pid=$(inside systemctl show -p MainPID --value "$unit")
 check "a handler is running ($unit)" test "${pid:-0}" -gt 0
-in kill -9 "$pid"
+inside kill -9 "$pid"
 sleep 1
 leaked=$(comm -13 <(echo "$before") <(docker ps -aq --filter label=docker-run.managed | sort))
 check "kill -9 left its container behind" test -n "$leaked"
-in mkdir -p /etc/systemd/system/docker-run-sweep.service.d
-in sh -c 'printf "[Service]\nExecStart=\nExecStart=/usr/sbin/docker-run --sweep 0\n" >/etc/systemd/system/docker-run-sweep.service.d/grace.conf'
-in systemctl daemon-reload
+inside mkdir -p /etc/systemd/system/docker-run-sweep.service.d
+inside sh -c 'printf "[Service]\nExecStart=\nExecStart=/usr/sbin/docker-run --sweep 0\n" >/etc/systemd/system/docker-run-sweep.service.d/grace.conf'
+inside systemctl daemon-reload
 sleep 6 # past the container's deadline label: the run's 3 s and three 1 s engine timeouts
-in systemctl start docker-run-sweep.service
+inside systemctl start docker-run-sweep.service
 check "the sweeper removed it" test -z "$(docker ps -aq --filter "id=$leaked")"
 check "the sweep is in the journal" sh -c "docker exec $name journalctl -u docker-run-sweep.service | grep -q 'Removed leftover container'"
 
-in systemctl stop docker-run.socket
+inside systemctl stop docker-run.socket
 check "a stopped socket refuses requests" sh -c "! docker exec $name curl -s -m 5 http://127.0.0.1:8088/"
 
 # Upgrade: the same package again brings the socket back.
-in dpkg -i "/debs/$(basename "$deb")" >/dev/null
-check "after reinstalling, the socket is active" test "$(in systemctl is-active docker-run.socket)" = active
+inside dpkg -i "/debs/$(basename "$deb")" >/dev/null
+check "after reinstalling, the socket is active" test "$(inside systemctl is-active docker-run.socket)" = active
 check "after reinstalling, GET / answers" sh -c "docker exec $name curl -sf http://127.0.0.1:8088/ | grep -q docker-run"
-check "the token survived the upgrade" test "$(in cat /etc/docker-run/api-token)" = "$token"
+check "the token survived the upgrade" test "$(inside cat /etc/docker-run/api-token)" = "$token"
 
-in rm -rf /etc/systemd/system/docker-run-sweep.service.d
-in dpkg --purge docker-run >/dev/null
+inside rm -rf /etc/systemd/system/docker-run-sweep.service.d
+inside dpkg --purge docker-run >/dev/null
 check "purge removes the user" sh -c "! docker exec $name getent passwd docker-run"
-check "purge removes the units" test -z "$(in systemctl list-unit-files --no-legend 'docker-run*')"
+check "purge removes the units" test -z "$(inside systemctl list-unit-files --no-legend 'docker-run*')"
 check "purge removes /etc/docker-run" sh -c "! docker exec $name test -e /etc/docker-run"
 check "no container of ours is left" test "$(docker ps -aq --filter label=docker-run.managed | sort)" = "$before"
 
