@@ -53,6 +53,14 @@ stop_started_engine() {
         fi
 }
 
+# The make dist tarball of this tree; prints its version.
+bootstrap_dist() {
+        cd "$top"
+        [ -f Makefile ] || { autoreconf -fi && ./configure --prefix=/usr --sysconfdir=/etc; } >&2
+        make dist >/dev/null
+        sed -n 's/^PACKAGE_VERSION = //p' Makefile
+}
+
 bootstrap_build() {
         cd "$top"
         [ -x configure ] || autoreconf -fi

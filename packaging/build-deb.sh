@@ -7,20 +7,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "${1:-dist-packages}" && cd "${1:-dist-packages}" && pwd)
 debian=${DEBIAN_DIR:-$top/packaging/debian}
 
-need=()
-for p in debhelper dpkg-dev fakeroot lintian build-essential pkg-config libcurl4-openssl-dev libjson-c-dev \
-        libsystemd-dev autoconf automake; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-        apt-get update -q
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
-
+. "$top/packaging/bootstrap.sh"
+bootstrap_packages debhelper dpkg-dev fakeroot lintian
+version=$(bootstrap_dist)
 cd "$top"
-[ -f Makefile ] || { autoreconf -fi && ./configure --prefix=/usr --sysconfdir=/etc; }
-make dist >/dev/null
-version=$(sed -n 's/^PACKAGE_VERSION = //p' Makefile)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tar -C "$work" -xf "docker-run-$version.tar.xz"

@@ -7,19 +7,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "${1:-dist-packages}" && cd "${1:-dist-packages}" && pwd)
 spec=$top/packaging/rpm/docker-run.spec
 
-need=()
-for p in rpm rpmlint; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-        apt-get update -q
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
-
+. "$top/packaging/bootstrap.sh"
+bootstrap_packages rpm rpmlint
+version=$(bootstrap_dist)
 cd "$top"
-[ -f Makefile ] || { autoreconf -fi && ./configure --prefix=/usr --sysconfdir=/etc; }
-make dist >/dev/null
-version=$(sed -n 's/^PACKAGE_VERSION = //p' Makefile)
 spec_version=$(sed -n 's/^Version: *//p' "$spec")
 if [ "$version" != "$spec_version" ]; then
         echo "build-rpm: the spec says $spec_version, configure says $version" >&2

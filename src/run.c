@@ -516,6 +516,18 @@ static int64_t wall_deadline(const struct config *c) {
                (int64_t)((c->docker_read_timeout_ms * 3 + 999) / 1000);
 }
 
+static int attach(struct request *q, struct docker *d, struct pump *p) {
+        usec_t t = now_usec();
+        int r;
+
+        r = docker_attach(
+                d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, &p->stream);
+        q->log.attach_usec = now_usec() - t;
+        if (r < 0)
+                fail_engine(q, d, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
+        return r;
+}
+
 /* A cold container: create, attach, start. On success the clock is running. */
 static int cold_container(struct request *q, struct docker *d, struct pump *p) {
         _cleanup_json_ json_object *create = NULL;
@@ -541,14 +553,9 @@ static int cold_container(struct request *q, struct docker *d, struct pump *p) {
         q->log.container_id = q->container_id;
 
         /* Attach before start, as docker run does: no output can be missed. */
-        t = now_usec();
-        r = docker_attach(
-                d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, &p->stream);
-        q->log.attach_usec = now_usec() - t;
-        if (r < 0) {
-                fail_engine(q, d, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
+        r = attach(q, d, p);
+        if (r < 0)
                 return r;
-        }
 
         /* The engine holds stdin until the container runs: the payload waits there, not on a round trip. */
         pump_send_now(p);
@@ -586,15 +593,7 @@ static int warm_container(struct request *q, struct docker *d, struct pump *p) {
         q->log.container_id = q->container_id;
         q->log.claim_usec = now_usec() - t;
 
-        t = now_usec();
-        r = docker_attach(
-                d, q->container_id, t + q->config.docker_read_timeout_ms * USEC_PER_MSEC, &p->stream);
-        q->log.attach_usec = now_usec() - t;
-        if (r < 0) {
-                fail_engine(q, d, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
-                return r;
-        }
-        return 0;
+        return attach(q, d, p);
 }
 
 static enum outcome run_container(
