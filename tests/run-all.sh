@@ -10,6 +10,8 @@ trap 'bash "$top/tests/images/clean.sh" || true; stop_started_engine' EXIT
 bootstrap_build
 make -C "$top" check-format
 make -C "$top" -j"$(nproc)" check || { cat "$top"/test-suite.log; exit 1; }
-# The end-to-end suite ran above; the tarball is checked with the unit tests.
-make -C "$top" distcheck TESTS="tests/test-http tests/test-config tests/test-stream tests/test-apierror"
+# The tarball, built with ASan and UBSan, passes the whole suite again.
+make -C "$top" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-sanitizers
+# Each fuzz target for a bounded time; a crash is kept in tests/fuzz/regressions/ and fails the run.
+FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash "$top/tests/fuzz/run-fuzzers.sh"
 make -C "$top" check-system
