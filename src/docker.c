@@ -223,6 +223,10 @@ static int parse_body(struct docker *d, json_object **ret) {
         return 0;
 }
 
+int docker_ping(struct docker *d) {
+        return request(d, "GET", "/_ping", NULL, 0);
+}
+
 int docker_version(struct docker *d, json_object **ret) {
         int r;
 

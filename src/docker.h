@@ -37,6 +37,9 @@ long docker_status(const struct docker *d);
 /* The engine's error message or the transport error of the last call. */
 const char *docker_message(const struct docker *d);
 
+/* GET /_ping: 0 when the engine answers. */
+int docker_ping(struct docker *d);
+
 /* GET /version: the engine's answer as parsed JSON, owned by the caller. */
 int docker_version(struct docker *d, json_object **ret);
 

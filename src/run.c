@@ -376,6 +376,7 @@ static void take_runner_output(struct request *q, struct stream_demux *demux) {
 }
 
 struct pump {
+        struct docker *docker; /* to tell a vanished engine from a runner that said nothing */
         struct docker_stream *stream;
         const char *payload;
         size_t payload_len, payload_sent;
@@ -460,6 +461,14 @@ static enum outcome pump_run(struct request *q, struct pump *p, usec_t deadline)
                                 return OUTCOME_ANSWER;
                         }
                         if (n == 0) {
+                                /* Without the runner's answer, the end may be the engine's: ask it. */
+                                if (!p->watch.complete && docker_ping(p->docker) < 0) {
+                                        fail(q, APIERROR_DOCKER_UNIXSOCKET,
+                                                "Unix socket failure: the engine went away during the run: "
+                                                "%s",
+                                                docker_message(p->docker));
+                                        return OUTCOME_ANSWER;
+                                }
                                 if (!stream_demux_at_boundary(&p->demux)) {
                                         fail(q, APIERROR_DOCKER_STREAM_READ,
                                                 "Failed while reading stream: it ended inside a frame");
@@ -598,7 +607,7 @@ static int warm_container(struct request *q, struct docker *d, struct pump *p) {
 
 static enum outcome run_container(
         struct request *q, struct docker *d, const char *payload, size_t payload_len) {
-        struct pump p = { .payload = payload, .payload_len = payload_len };
+        struct pump p = { .docker = d, .payload = payload, .payload_len = payload_len };
         enum outcome o = OUTCOME_ANSWER;
         usec_t t;
         int r;

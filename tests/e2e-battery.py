@@ -155,6 +155,78 @@ def test_http10_post_run():
     expect(st == 200 and answer["stdout"] == "ten\n" and h["connection"] == "close", "HTTP/1.0 run", st, answer)
 
 
+def test_engine_stopped_mid_run():
+    """A second engine of our own, killed during a run: the answer says so at once, nothing hangs."""
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+    import threading
+    tmp = tempfile.mkdtemp(prefix="docker-run-engine-")
+    sock = os.path.join(tmp, "docker.sock")
+    args = ["dockerd", "--data-root", tmp + "/data", "--exec-root", tmp + "/exec", "--pidfile", tmp + "/pid",
+            "-H", "unix://" + sock, "--iptables=false", "--ip-forward=false", "--bridge=none"]
+    log = open(tmp + "/log", "w")
+    engine = subprocess.Popen(args, stdout=log, stderr=log)
+
+    def other(*a):
+        return subprocess.run(["docker", "-H", "unix://" + sock, *a], capture_output=True, text=True)
+
+    try:
+        for _ in range(100):
+            if other("version").returncode == 0:
+                break
+            time.sleep(0.3)
+        expect(other("version").returncode == 0, "the second engine started", open(tmp + "/log").read()[-500:])
+        subprocess.run("docker save %s | docker -H unix://%s load" % (RUNNER, sock), shell=True, check=True,
+                       capture_output=True)
+        with Server({"DOCKER_UNIX_SOCKET_PATH": sock, "RUN_MAX_EXECUTION_TIME": "20"}) as s:
+            result = []
+            t = threading.Thread(target=lambda: result.append(s.run(sh("sleep 60"))))
+            start = time.monotonic()
+            t.start()
+            time.sleep(2)
+            engine.send_signal(signal.SIGKILL)  # the engine dies; its containerd and the container live on
+            engine.wait()
+            t.join(30)
+            took = time.monotonic() - start
+        expect(result, "an answer came")
+        expect_error(result[0], 500, "docker.unixsocket")
+        expect(took < 6, "at once, not at the deadline", took)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+            engine.wait()
+        # Bring the engine back on the same state to remove what it ran, then stop it and its containerd.
+        engine = subprocess.Popen(args, stdout=log, stderr=log)
+        for _ in range(100):
+            if other("version").returncode == 0:
+                break
+            time.sleep(0.3)
+        ids = other("ps", "-aq").stdout.split()
+        if ids:
+            other("rm", "-f", *ids)
+        engine.send_signal(signal.SIGTERM)
+        engine.wait(60)
+        pidfile = tmp + "/exec/containerd/containerd.pid"
+        if os.path.exists(pidfile):
+            try:
+                os.kill(int(open(pidfile).read()), signal.SIGTERM)
+            except (ValueError, ProcessLookupError):
+                pass
+        log.close()
+        time.sleep(1)
+        # Whatever of that engine still runs (a shim) was started by this test: stop it by pid.
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if tmp.encode() in open("/proc/%s/cmdline" % pid, "rb").read():
+                    os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        subprocess.run(["umount", "-R", tmp + "/data"], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def teardown():
     if server:
         server.stop()

@@ -44,7 +44,9 @@ class Handler(socketserver.StreamRequestHandler):
                 self.rfile.read(length)
             stub.calls.append((method, path.split("?")[0]))
             mode = stub.mode
-            if path.endswith("/version"):
+            if path.endswith("/_ping"):
+                self.answer(200)
+            elif path.endswith("/version"):
                 if mode == "version-error":
                     self.answer(500, {"message": "version refused by stub"}, "Error")
                 else:
