@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (RUNNER, TOKEN, Server, docker, expect, expect_error, main, our_containers,  # noqa: E402
-                     parse_raw, sh, wait_no_containers)
+                     parse_raw, read_to_end, sh, wait_no_containers)
 
 DEADLINE = 3
 server = None
@@ -122,18 +122,13 @@ def test_trickled_request():
         import select
         c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
         start = time.monotonic()
-        out = b""
         for ch in b"POST /run HTTP/1.1\r\nContent-Length: 1000\r\n\r\n":
             c.send(bytes([ch]))
             if select.select([c], [], [], 0.5)[0]:
                 break  # the answer has come
         took = time.monotonic() - start
         c.settimeout(5)
-        while True:
-            chunk = c.recv(4096)
-            if not chunk:
-                break
-            out += chunk
+        out = read_to_end(c)
         c.close()
         st, _, body = parse_raw(out)
         expect(st == 408 and body["error"] == "request.timeout", "trickle cut with 408", st, body)

@@ -2,18 +2,16 @@
 # SPDX-License-Identifier: MIT
 """The warm pool against the real engine: same answers, same limits, one run per container, no leak."""
 
-import json
 import os
 import re
-import signal
-import socket
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import RUNNER, TOKEN, Server, docker, expect, expect_error, main, sh, sweep  # noqa: E402
+from harness import (RUNNER, Server, docker, expect, expect_error, kill_handler, main, send_run, sh,  # noqa: E402
+                     sweep)
 
 POOL = 4
 DEADLINE = 3
@@ -177,14 +175,9 @@ def test_killed_warm_handler_swept():
     env = pool_env(1, DOCKER_UNIX_SOCKET_READ_TIMEOUT="1", RUN_MAX_EXECUTION_TIME="1")
     claimed = fill(env)
     with Server(env) as s:
-        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
-        body = json.dumps({"image": RUNNER, "payload": sh("sleep 60")}).encode()
-        c.sendall(b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n"
-                  % (TOKEN.encode(), len(body)) + body)
+        c = send_run(s, sh("sleep 60"))
         time.sleep(0.5)
-        children = open("/proc/%d/task/%d/children" % (s.proc.pid, s.proc.pid)).read().split()
-        expect(len(children) == 1, "one handler", children)
-        os.kill(int(children[0]), signal.SIGKILL)
+        kill_handler(s)
         c.close()
     claims = [f for f in os.listdir(harness.RUNTIME_DIR) if f.startswith("claim-")]
     expect(len(claims) == 1 and claims[0][6:] in claimed, "the claim outlives the killed handler", claims)

@@ -10,8 +10,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (RUNNER, TOKEN, Server, docker, expect, expect_error, main, our_containers,  # noqa: E402
-                     parse_raw, sh, sweep, wait_no_containers)
+from harness import (RUNNER, TOKEN, Server, docker, expect, expect_error, kill_handler, main,  # noqa: E402
+                     our_containers, parse_raw, read_to_end, send_run, sh, sweep, wait_no_containers)
 
 DEADLINE = 3  # RUN_MAX_EXECUTION_TIME for the limit tests
 server = None
@@ -188,12 +188,7 @@ def test_expect_continue():
     interim = s.recv(100)
     expect(interim == b"HTTP/1.1 100 Continue\r\n\r\n", "100 Continue", interim)
     s.sendall(body)
-    out = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        out += chunk
+    out = read_to_end(s)
     s.close()
     st, _, answer = parse_raw(out)
     expect(st == 200 and answer["stdout"].strip() == "5000", "body after 100-continue", st, answer)
@@ -422,10 +417,7 @@ def test_network_disabled():
 
 def test_client_disconnects_mid_run():
     before = our_containers()
-    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    body = json.dumps({"image": RUNNER, "payload": sh("sleep 30")}).encode()
-    s.sendall(b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n" % (TOKEN.encode(), len(body))
-              + body)
+    s = send_run(server, sh("sleep 30"))
     time.sleep(1.5)
     s.close()
     start = time.monotonic()
@@ -494,17 +486,11 @@ def test_sweeper_removes_only_expired():
 
 
 def test_handler_killed_then_swept():
-    import signal
     with Server({"RUN_MAX_EXECUTION_TIME": "1", "DOCKER_UNIX_SOCKET_READ_TIMEOUT": "1"}) as s:
         before = our_containers()
-        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
-        body = json.dumps({"image": RUNNER, "payload": sh("sleep 60")}).encode()
-        c.sendall(b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n"
-                  % (TOKEN.encode(), len(body)) + body)
+        c = send_run(s, sh("sleep 60"))
         time.sleep(0.7)
-        children = open("/proc/%d/task/%d/children" % (s.proc.pid, s.proc.pid)).read().split()
-        expect(len(children) == 1, "one handler running", children)
-        os.kill(int(children[0]), signal.SIGKILL)
+        kill_handler(s)
         c.close()
         time.sleep(0.5)
         leaked = our_containers() - before

@@ -219,14 +219,35 @@ class Server:
             s.sendall(data)
             if shut:
                 s.shutdown(socket.SHUT_WR)
-            out = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    return out
-                out += chunk
+            return read_to_end(s)
         finally:
             s.close()
+
+
+def read_to_end(sock):
+    """Everything the peer sends until it closes."""
+    out = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return out
+        out += chunk
+
+
+def send_run(server, payload, image=RUNNER):
+    """A run request sent on a connection left open: the caller decides how it ends."""
+    c = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    body = json.dumps({"image": image, "payload": payload}).encode()
+    c.sendall(b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n"
+              % (TOKEN.encode(), len(body)) + body)
+    return c
+
+
+def kill_handler(server):
+    """kill -9 of the one handler process serving a request."""
+    children = open("/proc/%d/task/%d/children" % (server.proc.pid, server.proc.pid)).read().split()
+    expect(len(children) == 1, "one handler running", children)
+    os.kill(int(children[0]), signal.SIGKILL)
 
 
 def parse_raw(out):
