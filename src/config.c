@@ -48,6 +48,7 @@ struct setting {
         uint64_t min, max;
         const char *fallback;  /* text used when the variable is unset */
         const char *only_with; /* ignored unless this variable is set too */
+        const char *if_empty;  /* a list that may not be empty: why */
 };
 
 #define FIELD(f) offsetof(struct config, f)
@@ -99,7 +100,9 @@ static const struct setting settings[] = {
         { "DOCKER_CONTAINER_PIDS_LIMIT", KIND_I64, false, .offset = FIELD(container_pids_limit), .min = 1,
                 .max = INT64_MAX },
         { "DOCKER_CONTAINER_RUNTIME", KIND_TEXT, false, .offset = FIELD(container_runtime) },
-        { "RUN_IMAGE_ALLOWLIST", KIND_IMAGES, false, .offset = FIELD(image_allowlist) },
+        /* Written to lock the service down: an empty list must never open it up. */
+        { "RUN_IMAGE_ALLOWLIST", KIND_IMAGES, false, .offset = FIELD(image_allowlist),
+                .if_empty = "empty: remove the variable to allow every image" },
         { "SERVER_MAX_REQUEST_SIZE", KIND_U64, false, .offset = FIELD(max_request_size), .min = 1,
                 .max = REQUEST_SIZE_MAX },
         { "SERVER_REQUEST_TIMEOUT", KIND_MSEC, false, .offset = FIELD(request_timeout_ms), .min = 1,
@@ -252,6 +255,8 @@ static int parse_list(struct errmsg *e, const struct setting *s, const char *val
                 p += len;
         }
 
+        if (n == 0 && s->if_empty)
+                return fail(e, -EINVAL, s->name, "%s", s->if_empty);
         if (n == 0 && s->kind == KIND_IMAGES) {
                 *ret = NULL;
                 return 0;
@@ -471,7 +476,7 @@ static int load_token_credential(struct errmsg *e, char **ret) {
         return 0;
 }
 
-int config_load(struct config *ret, char *errbuf, size_t errlen) {
+int config_load(struct config *ret, unsigned flags, char *errbuf, size_t errlen) {
         /* The optional numbers' defaults; an unset variable leaves its field as it is. */
         _cleanup_(config_free) struct config c = {
                 .max_request_size = CONFIG_DEFAULT_MAX_REQUEST_SIZE,
@@ -484,12 +489,15 @@ int config_load(struct config *ret, char *errbuf, size_t errlen) {
                 errbuf[0] = '\0';
         memset(ret, 0, sizeof(*ret));
 
-        r = load_token_credential(&e, &c.access_token);
-        if (r < 0)
-                return r;
+        if (!(flags & CONFIG_LOAD_SWEEPER)) {
+                r = load_token_credential(&e, &c.access_token);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
                 /* The credential, when there is one, is preferred over the variable. */
-                if (settings[i].offset == FIELD(access_token) && c.access_token)
+                if (settings[i].offset == FIELD(access_token) &&
+                        (c.access_token || flags & CONFIG_LOAD_SWEEPER))
                         continue;
                 r = parse_setting(&e, &settings[i], &c);
                 if (r < 0)
@@ -526,6 +534,27 @@ int config_load(struct config *ret, char *errbuf, size_t errlen) {
         *ret = c;
         memset(&c, 0, sizeof(c));
         return 0;
+}
+
+void config_print(FILE *f) {
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                const char *v = secure_getenv(settings[i].name);
+
+                if (!v)
+                        continue;
+                fprintf(f, "%s=", settings[i].name);
+                if (settings[i].kind == KIND_SECRET)
+                        fputs("(set)", f);
+                for (; settings[i].kind != KIND_SECRET && *v; v++) {
+                        unsigned char ch = (unsigned char)*v;
+
+                        if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+                                fputc(ch, f);
+                        else
+                                fprintf(f, "\\x%02x", ch);
+                }
+                fputc('\n', f);
+        }
 }
 
 void config_free(struct config *c) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct config_tmpfs {
         char *path; /* NULL when not configured */
@@ -64,12 +65,18 @@ struct config {
 #define CONFIG_DEFAULT_MAX_REQUEST_SIZE   (1024u * 1024u)
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 10000u
 
+/* The sweeper answers no HTTP: it needs no access token (c->access_token stays NULL). */
+#define CONFIG_LOAD_SWEEPER (1u << 0)
+
 /*
  * Load every setting from the environment (secure_getenv). Returns 0, or
  * -EINVAL with a message naming the variable and the reason in errbuf.
  * On failure *ret is left zeroed and needs no config_free().
  */
-int config_load(struct config *ret, char *errbuf, size_t errlen);
+int config_load(struct config *ret, unsigned flags, char *errbuf, size_t errlen);
+
+/* Print every variable of ours that is set, as NAME=VALUE lines (the token as "(set)"), escaped. */
+void config_print(FILE *f);
 
 /* Free what config_load() allocated; accepts a zeroed struct. */
 void config_free(struct config *c);

@@ -24,7 +24,7 @@ static int sweep(int64_t grace_sec) {
         int r;
 
         log_setup(true);
-        r = config_load(&c, error, sizeof(error));
+        r = config_load(&c, CONFIG_LOAD_SWEEPER, error, sizeof(error));
         if (r < 0) {
                 log_message(LOG_ERR, "Invalid configuration: %s", error);
                 return 1;
@@ -37,6 +37,22 @@ static int sweep(int64_t grace_sec) {
         return 0;
 }
 
+/* What the handler sees of its configuration, and whether it accepts it: for operators and the tests. */
+static int check_config(void) {
+        struct config c;
+        char error[512];
+        int r;
+
+        r = config_load(&c, 0, error, sizeof(error));
+        if (r < 0) {
+                fprintf(stderr, "Invalid configuration: %s\n", error);
+                return 1;
+        }
+        config_print(stdout);
+        config_free(&c);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         struct conn c;
         int r;
@@ -45,6 +61,8 @@ int main(int argc, char *argv[]) {
                 printf("docker-run %s\n", PACKAGE_VERSION_STRING);
                 return 0;
         }
+        if (argc == 2 && strcmp(argv[1], "--check-config") == 0)
+                return check_config();
         if (argc > 1 && strcmp(argv[1], "--sweep") == 0) {
                 int64_t grace = SWEEP_GRACE_SEC;
                 char *end;
@@ -65,7 +83,8 @@ int main(int argc, char *argv[]) {
                 return r;
         }
         if (argc > 1) {
-                fprintf(stderr, "Usage: docker-run [--sweep [GRACE_SECONDS] | --version]\n");
+                fprintf(stderr,
+                        "Usage: docker-run [--sweep [GRACE_SECONDS] | --check-config | --version]\n");
                 return RUN_EXIT_INTERNAL;
         }
 

@@ -775,7 +775,7 @@ int run_serve(struct conn *c) {
         q.log.remote = c->remote[0] ? c->remote : NULL;
         q.sigfd = setup_signals();
 
-        q.config_ok = config_load(&q.config, q.config_error, sizeof(q.config_error)) == 0;
+        q.config_ok = config_load(&q.config, 0, q.config_error, sizeof(q.config_error)) == 0;
         if (q.config_ok && check_listen_consistency(&q) < 0)
                 q.config_ok = false;
         if (!q.config_ok)

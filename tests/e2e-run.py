@@ -218,6 +218,12 @@ def test_config_missing_variable():
     with Server(unset=["DOCKER_CONTAINER_MEMORY"]) as bad:
         expect_error(bad.run(sh("echo")), 500, "config")
         expect_error(bad.request("GET", "/", token=None), 500, "config")
+        expect_error(bad.request("GET", "/version", token=None), 500, "config")
+        # As documented: what is not a request for one of the routes keeps its own answer.
+        expect_error(bad.request("GET", "/nope"), 404, "route.not_found")
+        expect_error(bad.request("GET", "/run"), 405, "route.method_not_allowed")
+        st, _, body = parse_raw(bad.raw(b"GET / HTTP/1.1\nHost: x\n\n"))
+        expect(st == 400 and body["error"] == "request.http", "malformed request", st, body)
         time.sleep(0.2)
         expect("DOCKER_CONTAINER_MEMORY" in bad.logs(), "log names the variable", bad.logs())
 
@@ -273,6 +279,18 @@ def test_image_allowlist():
         st, _, _ = s.run(sh("echo ok"))
         expect(st == 200, "allowed image", st)
         expect_error(s.run(sh("echo"), image="docker-run-test/silent:latest"), 403, "request.image.not_allowed")
+        # Exact name:tag: the same image without its tag is another name.
+        expect_error(s.run(sh("echo"), image=RUNNER.rsplit(":", 1)[0]), 403, "request.image.not_allowed")
+
+
+def test_empty_allowlist_refused():
+    """Written to lock the service down, an empty allow-list must not open it to every image."""
+    for value in ("", "   "):
+        with Server({"RUN_IMAGE_ALLOWLIST": value}) as s:
+            expect_error(s.run(sh("echo")), 500, "config")
+            time.sleep(0.2)
+            expect("RUN_IMAGE_ALLOWLIST" in s.logs() and "remove the variable" in s.logs(),
+                   "the log tells the operator what to do", s.logs())
 
 
 # --- misbehaving runners -------------------------------------------------------

@@ -283,12 +283,6 @@ static void check_allowlist(const char *row, const struct config *c) {
         CHECK(!config_image_allowed(c, "alpine"), "%s: other image", row);
 }
 
-static void check_allowlist_all(const char *row, const struct config *c) {
-        CHECK(!c->image_allowlist, "%s: allowlist NULL", row);
-        CHECK(config_image_allowed(c, "alpine"), "%s: alpine allowed", row);
-        CHECK(config_image_allowed(c, ""), "%s: anything allowed", row);
-}
-
 #define MAX_OVERRIDES     8
 #define OK(check)         0, NULL, NULL, check
 #define FAIL(var, reason) -EINVAL, var, reason, NULL
@@ -363,8 +357,11 @@ static const struct row {
                 OK(check_flags) },
         { "allowlist", { { "RUN_IMAGE_ALLOWLIST", " glot/python:latest\tglot/bash:latest  " } },
                 OK(check_allowlist) },
-        { "allowlist empty", { { "RUN_IMAGE_ALLOWLIST", "" } }, OK(check_allowlist_all) },
-        { "allowlist blanks", { { "RUN_IMAGE_ALLOWLIST", "   " } }, OK(check_allowlist_all) },
+        /* Written to lock the service down, an empty list must never open it up. */
+        { "allowlist empty", { { "RUN_IMAGE_ALLOWLIST", "" } },
+                FAIL("RUN_IMAGE_ALLOWLIST", "empty: remove the variable to allow every image") },
+        { "allowlist blanks", { { "RUN_IMAGE_ALLOWLIST", "   " } },
+                FAIL("RUN_IMAGE_ALLOWLIST", "empty: remove the variable to allow every image") },
 
         { "memory out of range", { { "DOCKER_CONTAINER_MEMORY", "9223372036854775808" } },
                 FAIL("DOCKER_CONTAINER_MEMORY", "not between 0 and 9223372036854775807") },
@@ -464,7 +461,7 @@ static int load(struct config *c, char *errbuf, size_t errlen) {
         memset(c, 0xa5, sizeof(*c));
         if (errbuf)
                 memset(errbuf, 'X', errlen);
-        return config_load(c, errbuf, errlen);
+        return config_load(c, 0, errbuf, errlen);
 }
 
 static void check_failure(const char *row, int r, const struct config *c, const char *errbuf,
@@ -558,6 +555,33 @@ static void test_malformed(void) {
                 }
 }
 
+/* The sweeper answers no HTTP: it must run without any token, and still refuse everything else. */
+static void test_sweeper_without_token(void) {
+        const struct var unset[] = { { "API_ACCESS_TOKEN", NULL } };
+        const struct var bad[] = { { "API_ACCESS_TOKEN", NULL }, { "RUN_MAX_OUTPUT_SIZE", "x" } };
+        struct config c;
+        char errbuf[512];
+        int r;
+
+        load_env(unset, ELEMENTSOF(unset));
+        memset(&c, 0xa5, sizeof(c));
+        r = config_load(&c, CONFIG_LOAD_SWEEPER, errbuf, sizeof(errbuf));
+        CHECK(r == 0, "sweeper without a token: returned %d: %s", r, errbuf);
+        if (r == 0)
+                CHECK(!c.access_token && c.max_output_size == 100000, "sweeper: no token, the rest loaded");
+        config_free(&c);
+
+        load_env(unset, ELEMENTSOF(unset));
+        r = load(&c, errbuf, sizeof(errbuf));
+        check_failure("handler without a token", r, &c, errbuf, "API_ACCESS_TOKEN", "not set");
+
+        load_env(bad, ELEMENTSOF(bad));
+        memset(&c, 0xa5, sizeof(c));
+        r = config_load(&c, CONFIG_LOAD_SWEEPER, errbuf, sizeof(errbuf));
+        check_failure(
+                "sweeper with a bad value", r, &c, errbuf, "RUN_MAX_OUTPUT_SIZE", "not a non-negative");
+}
+
 static void test_messages(void) {
         static const struct {
                 const char *key, *value, *message;
@@ -616,5 +640,6 @@ int main(void) {
         test_required();
         test_malformed();
         test_messages();
+        test_sweeper_without_token();
         return tap_finish("test-config");
 }

@@ -130,6 +130,42 @@ inside systemctl start docker-run-sweep.service
 check "the sweeper removed it" test -z "$(docker ps -aq --filter "id=$leaked")"
 check "the sweep is in the journal" sh -c "docker exec $name journalctl -u docker-run-sweep.service | grep -q 'Removed leftover container'"
 
+# Behind a reverse proxy every connection comes from one address: 40 at once from 127.0.0.1 are all served.
+served=$(inside bash -c 'trap "" PIPE; fds=(); for i in $(seq 40); do exec {fd}<>/dev/tcp/127.0.0.1/8088 || exit 1; fds+=("$fd"); done
+        sleep 1; n=0
+        for fd in "${fds[@]}"; do printf "GET / HTTP/1.0\r\n\r\n" >&"$fd"; head -c 12 <&"$fd" | grep -q "HTTP/1.1 200" && n=$((n + 1)); done
+        echo "$n"' || true)
+check "40 connections from one source are all served ($served)" test "$served" = 40
+
+# Without the credential file, as the README tells an operator who sets API_ACCESS_TOKEN instead: the
+# handler serves with the environment's token and the sweeper, which needs no token, still runs.
+inside rm /etc/docker-run/api-token
+inside mkdir -p /etc/systemd/system/docker-run@.service.d
+inside sh -c 'printf "[Service]\nLoadCredential=\n" >/etc/systemd/system/docker-run@.service.d/no-credential.conf'
+inside systemctl daemon-reload
+check "without the credential, API_ACCESS_TOKEN serves" \
+        grep -qF '{"stdout":"env token\n","stderr":"","error":""}' <<<"$(post_run environment-token 'echo env token')"
+check "without the credential, the sweep succeeds" inside systemctl start docker-run-sweep.service
+check "the sweep's result is success" test "$(inside systemctl show -p Result --value docker-run-sweep.service)" = success
+inside rm -rf /etc/systemd/system/docker-run@.service.d
+inside sh -c "umask 077 && printf '%s' '$token' >/etc/docker-run/api-token"
+inside systemctl daemon-reload
+
+# Each example of the shipped configuration, uncommented, read by systemd's EnvironmentFile= rules: the
+# handler accepts it and sees exactly what it sees when a shell sources the same file.
+examples=$(mktemp -d)
+python3 "$here/../test-conf-examples.py" --emit "$examples"
+docker cp "$examples" "$name:/conf-examples" >/dev/null
+for f in "$examples"/*.conf; do
+        base=$(basename "$f")
+        want=$(env -i PATH=/usr/bin:/bin bash -c 'set -a; . "$1"; set +a; export API_ACCESS_TOKEN=${API_ACCESS_TOKEN:-t}; exec "$2" --check-config' \
+                check "$f" "${DOCKER_RUN_BIN:-$here/../../src/docker-run}" 2>&1) || true
+        got=$(inside systemd-run --wait --pipe --quiet -p EnvironmentFile="/conf-examples/$base" \
+                -p Environment=API_ACCESS_TOKEN=t /usr/sbin/docker-run --check-config 2>&1) || got="failed: $got"
+        check "systemd reads $base as the shell does" test "$got" = "$want"
+done
+rm -rf "$examples"
+
 inside systemctl stop docker-run.socket
 check "a stopped socket refuses requests" sh -c "! docker exec $name curl -s -m 5 http://127.0.0.1:8088/"
 
