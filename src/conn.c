@@ -16,17 +16,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "conn.h"
+#include "fd.h"
 #include "util.h"
-
-static int set_nonblock(int fd) {
-        int flags = fcntl(fd, F_GETFL);
-
-        if (flags < 0)
-                return -errno;
-        if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-                return -errno;
-        return 0;
-}
 
 static void peer_address(struct conn *c) {
         struct sockaddr_storage sa;
@@ -79,11 +70,11 @@ int conn_open(struct conn *ret) {
                         return -EISCONN;
         }
 
-        r = set_nonblock(c.in_fd);
+        r = fd_set_nonblock(c.in_fd);
         if (r < 0)
                 return r;
         if (c.out_fd != c.in_fd) {
-                r = set_nonblock(c.out_fd);
+                r = fd_set_nonblock(c.out_fd);
                 if (r < 0)
                         return r;
         }
@@ -91,21 +82,6 @@ int conn_open(struct conn *ret) {
                 peer_address(&c);
         *ret = c;
         return 0;
-}
-
-static int wait_fd(int fd, short events, usec_t deadline) {
-        struct pollfd p = { .fd = fd, .events = events };
-        int r;
-
-        for (;;) {
-                r = poll(&p, 1, poll_timeout_ms(deadline));
-                if (r > 0)
-                        return 0;
-                if (r == 0)
-                        return -ETIMEDOUT;
-                if (errno != EINTR)
-                        return -errno;
-        }
 }
 
 int conn_read(struct conn *c, void *buf, size_t len, usec_t deadline, size_t *ret_n) {
@@ -122,13 +98,13 @@ int conn_read(struct conn *c, void *buf, size_t len, usec_t deadline, size_t *re
                         continue;
                 if (errno != EAGAIN)
                         return -errno;
-                r = wait_fd(c->in_fd, POLLIN, deadline);
+                r = fd_wait(c->in_fd, POLLIN, deadline);
                 if (r < 0)
                         return r;
         }
 }
 
-int conn_write_all(struct conn *c, const void *buf, size_t len, usec_t deadline) {
+int conn_write_all(struct conn *c, const void *buf, size_t len, usec_t deadline, bool more) {
         const char *p = buf;
 
         while (len > 0) {
@@ -136,7 +112,7 @@ int conn_write_all(struct conn *c, const void *buf, size_t len, usec_t deadline)
                 int r;
 
                 if (c->is_socket)
-                        n = send(c->out_fd, p, len, MSG_NOSIGNAL);
+                        n = send(c->out_fd, p, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
                 else
                         n = write(c->out_fd, p, len);
                 if (n > 0) {
@@ -148,7 +124,7 @@ int conn_write_all(struct conn *c, const void *buf, size_t len, usec_t deadline)
                         continue;
                 if (n < 0 && errno != EAGAIN)
                         return -errno;
-                r = wait_fd(c->out_fd, POLLOUT, deadline);
+                r = fd_wait(c->out_fd, POLLOUT, deadline);
                 if (r < 0)
                         return r;
         }

@@ -25,8 +25,12 @@ int conn_open(struct conn *ret);
  */
 int conn_read(struct conn *c, void *buf, size_t len, usec_t deadline, size_t *ret_n);
 
-/* Write everything or fail: -ETIMEDOUT at the deadline, -EPIPE when the client is gone. */
-int conn_write_all(struct conn *c, const void *buf, size_t len, usec_t deadline);
+/* How long writing one answer may take before the client counts as gone. */
+#define CONN_WRITE_USEC (10 * USEC_PER_SEC)
+
+/* Write everything or fail: -ETIMEDOUT at the deadline, -EPIPE when the client is gone. more: further bytes
+ * follow at once (the head before its body), so they leave in one segment. */
+int conn_write_all(struct conn *c, const void *buf, size_t len, usec_t deadline, bool more);
 
 /* The events to poll() on c->in_fd for a hang-up while the run goes on; 0 when not a socket. */
 short conn_hangup_events(const struct conn *c);

@@ -245,6 +245,15 @@ static bool id_is_valid(const char *id) {
         return strspn(id, "0123456789abcdef") == n;
 }
 
+/* An id, or a name of ours ("docker-run-" and hex): never client input in a URL. */
+static bool ref_is_valid(const char *ref) {
+        static const char prefix[] = "docker-run-";
+
+        if (id_is_valid(ref))
+                return true;
+        return strncmp(ref, prefix, sizeof(prefix) - 1) == 0 && id_is_valid(ref + sizeof(prefix) - 1);
+}
+
 int docker_create(struct docker *d, const char *name, json_object *body, char **ret_id) {
         _cleanup_json_ json_object *answer = NULL;
         char path[256];
@@ -288,7 +297,7 @@ static int container_call(struct docker *d, const char *method, const char *id, 
         char path[256];
         int r;
 
-        if (!id_is_valid(id))
+        if (!ref_is_valid(id))
                 return -EINVAL;
         r = snprintf(path, sizeof(path), "/containers/%s%s", id, suffix);
         if (r < 0 || (size_t)r >= sizeof(path))

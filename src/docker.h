@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "jsonc.h"
 #include "util.h"
 
 /* Docker 20.10 speaks 1.41, and every later engine still accepts it. */
@@ -49,7 +50,8 @@ int docker_create(struct docker *d, const char *name, json_object *body, char **
 int docker_start(struct docker *d, const char *id);
 int docker_kill(struct docker *d, const char *id);
 
-/* DELETE /containers/ID?v=1&force=1; a container already gone counts as removed. */
+/* DELETE /containers/ID?v=1&force=1 (ID may also be one of our names); a container already gone counts as
+ * removed. */
 int docker_remove(struct docker *d, const char *id);
 
 /* GET /containers/json?all=1 filtered by a label ("key" or "key=value") and, unless NULL, a status. */
@@ -80,9 +82,5 @@ static inline void docker_freep(struct docker **d) {
 static inline void docker_stream_freep(struct docker_stream **s) {
         docker_stream_free(*s);
 }
-static inline void json_object_putp(json_object **o) {
-        json_object_put(*o);
-}
 #define _cleanup_docker_        _cleanup_(docker_freep)
 #define _cleanup_docker_stream_ _cleanup_(docker_stream_freep)
-#define _cleanup_json_          _cleanup_(json_object_putp)

@@ -49,11 +49,11 @@ void log_escape(char *buf, size_t size, const char *s, size_t len) {
 
 /* Untrusted values are escaped; MESSAGE is built from escaped parts already. */
 static void field(struct iovec *iov, size_t *n, char *storage, size_t size, const char *name,
-        const char *value, bool escape) {
+        const char *value, size_t value_len, bool escape) {
         size_t len = (size_t)snprintf(storage, size, "%s=", name);
 
         if (escape)
-                log_escape(storage + len, size - len, value, strlen(value));
+                log_escape(storage + len, size - len, value, value_len);
         else
                 snprintf(storage + len, size - len, "%s", value);
         iov[*n] = (struct iovec){ .iov_base = storage, .iov_len = strlen(storage) };
@@ -108,22 +108,27 @@ void log_request(const struct log_record *r) {
         log_escape(method, sizeof(method), r->method ?: "-", strlen(r->method ?: "-"));
         log_escape(path, sizeof(path), r->path ?: "-", strlen(r->path ?: "-"));
         log_escape(image, sizeof(image), r->image ?: "", strlen(r->image ?: ""));
-        log_escape(msg, sizeof(msg), r->message ?: "", strlen(r->message ?: ""));
+        log_escape(
+                msg, sizeof(msg), r->message ?: "", r->message ? (r->message_len ?: strlen(r->message)) : 0);
         snprintf(text, sizeof(text), "%s %s%s%s -> %d%s%s%s%s in %llu ms (request %s%s%.12s%s)", method,
                 path, r->image ? " image=" : "", image, r->status, r->error ? " " : "", r->error ?: "",
                 r->message ? ": " : "", msg, (unsigned long long)(r->duration_usec / USEC_PER_MSEC),
                 r->request_id ?: "-", r->container_id ? ", container " : "", r->container_id ?: "",
                 r->claim_usec > 0 ? ", warm" : "");
 
-        field(iov, &n, storage[n], sizeof(storage[0]), "MESSAGE", text, false);
+        field(iov, &n, storage[n], sizeof(storage[0]), "MESSAGE", text, 0, false);
         number(iov, &n, storage[n], sizeof(storage[0]), "PRIORITY", (unsigned long long)priority);
-        field(iov, &n, storage[n], sizeof(storage[0]), "SYSLOG_IDENTIFIER", "docker-run", false);
+        field(iov, &n, storage[n], sizeof(storage[0]), "SYSLOG_IDENTIFIER", "docker-run", 0, false);
         number(iov, &n, storage[n], sizeof(storage[0]), "DOCKER_RUN_STATUS", (unsigned long long)r->status);
         for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
                 const char *v = *(const char *const *)((const char *)r + strings[i].offset);
 
-                if (v && *v)
-                        field(iov, &n, storage[n], sizeof(storage[0]), strings[i].name, v, true);
+                size_t len = v ? strlen(v) : 0;
+
+                if (v && strings[i].offset == offsetof(struct log_record, message) && r->message_len > 0)
+                        len = r->message_len;
+                if (len > 0)
+                        field(iov, &n, storage[n], sizeof(storage[0]), strings[i].name, v, len, true);
         }
         for (size_t i = 0; i < ELEMENTSOF(durations); i++) {
                 usec_t v = *(const usec_t *)((const char *)r + durations[i].offset);

@@ -15,7 +15,8 @@ struct log_record {
         const char *path;
         int status;
         const char *error;   /* the contract's error code, NULL on success */
-        const char *message; /* why, for errors */
+        const char *message; /* why, for errors; message_len bytes, NULs included (0: up to its NUL) */
+        size_t message_len;
         const char *image;
         const char *container_id;
         usec_t duration_usec; /* from the first byte of the request to the answer written */

@@ -14,7 +14,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
-#include "run.h"
+#include "serve.h"
 #include "sweep.h"
 
 /* The sweeper's mode: no connection, the same configuration, one pass. */
@@ -72,12 +72,12 @@ int main(int argc, char *argv[]) {
                         grace = strtoll(argv[2], &end, 10);
                         if (*end || grace < 0 || argc > 3) {
                                 fprintf(stderr, "Usage: docker-run --sweep [GRACE_SECONDS]\n");
-                                return RUN_EXIT_INTERNAL;
+                                return SERVE_EXIT_INTERNAL;
                         }
                 }
                 signal(SIGPIPE, SIG_IGN);
                 if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
-                        return RUN_EXIT_INTERNAL;
+                        return SERVE_EXIT_INTERNAL;
                 r = sweep(grace);
                 curl_global_cleanup();
                 return r;
@@ -85,13 +85,13 @@ int main(int argc, char *argv[]) {
         if (argc > 1) {
                 fprintf(stderr,
                         "Usage: docker-run [--sweep [GRACE_SECONDS] | --check-config | --version]\n");
-                return RUN_EXIT_INTERNAL;
+                return SERVE_EXIT_INTERNAL;
         }
 
         /* A client that leaves must not kill us before the container is removed. */
         signal(SIGPIPE, SIG_IGN);
         if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
-                return RUN_EXIT_INTERNAL;
+                return SERVE_EXIT_INTERNAL;
 
         r = conn_open(&c);
         log_setup(r < 0 || !conn_is_client(&c, STDERR_FILENO));
@@ -99,9 +99,9 @@ int main(int argc, char *argv[]) {
                 log_message(LOG_ERR, "Failed to find the connection (socket activation or inetd): %s",
                         r == -EISCONN ? "got a listening socket; the socket unit needs Accept=yes"
                                       : strerror(-r));
-                return RUN_EXIT_INTERNAL;
+                return SERVE_EXIT_INTERNAL;
         }
-        r = run_serve(&c);
+        r = serve_connection(&c);
         curl_global_cleanup();
         return r;
 }

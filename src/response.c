@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* response: the bytes of the one HTTP response a handler writes. */
+/* response: the head of an HTTP response, formatted. */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "response.h"
@@ -29,10 +28,16 @@ const char *response_reason(int status) {
                 return "Content Too Large";
         case 414:
                 return "URI Too Long";
+        case 429:
+                return "Too Many Requests";
         case 431:
                 return "Request Header Fields Too Large";
         case 500:
                 return "Internal Server Error";
+        case 501:
+                return "Not Implemented";
+        case 503:
+                return "Service Unavailable";
         case 505:
                 return "HTTP Version Not Supported";
         default:
@@ -40,29 +45,28 @@ const char *response_reason(int status) {
         }
 }
 
-int response_format(
-        int status, const char *request_id, const char *body, size_t body_len, char **ret, size_t *ret_len) {
-        char head[512];
-        char *out;
+int response_head(const struct response_head *h, char *buf, size_t size) {
+        char keep[64], retry[48];
         int n;
 
-        n = snprintf(head, sizeof(head),
+        if (h->keep_alive)
+                snprintf(keep, sizeof(keep), "Connection: keep-alive\r\nKeep-Alive: timeout=%u\r\n",
+                        h->keep_alive_timeout);
+        else
+                snprintf(keep, sizeof(keep), "Connection: close\r\n");
+        retry[0] = '\0';
+        if (h->retry_after > 0)
+                snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", h->retry_after);
+        n = snprintf(buf, size,
                 "HTTP/1.1 %d %s\r\n"
                 "Content-Type: application/json\r\n"
                 "Content-Length: %zu\r\n"
-                "Connection: close\r\n"
-                "%s%s%s"
+                "%s%s%s%s%s%.*s"
                 "\r\n",
-                status, response_reason(status), body_len, request_id ? "X-Request-Id: " : "",
-                request_id ?: "", request_id ? "\r\n" : "");
-        if (n < 0 || (size_t)n >= sizeof(head))
-                return -ENOMEM;
-        out = malloc((size_t)n + body_len);
-        if (!out)
-                return -ENOMEM;
-        memcpy(out, head, (size_t)n);
-        memcpy(out + n, body, body_len);
-        *ret = out;
-        *ret_len = (size_t)n + body_len;
-        return 0;
+                h->status, response_reason(h->status), h->content_length, keep, retry,
+                h->request_id ? "X-Request-Id: " : "", h->request_id ?: "", h->request_id ? "\r\n" : "",
+                (int)(h->extra ? h->extra_len : 0), h->extra ?: "");
+        if (n < 0 || (size_t)n >= size)
+                return -ENOBUFS;
+        return n;
 }

@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: MIT */
-/* response: the bytes of the one HTTP response a handler writes. */
+/* response: the head of an HTTP response, formatted. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+
+struct response_head {
+        int status;
+        const char *request_id;      /* X-Request-Id, omitted when NULL */
+        size_t content_length;       /* of the body the GET answer has, also for HEAD */
+        bool keep_alive;             /* Connection: keep-alive with Keep-Alive: timeout=N, else close */
+        unsigned keep_alive_timeout; /* seconds */
+        unsigned retry_after;        /* seconds, 0 for none */
+        const char *extra;           /* further "Name: value\r\n" lines, may be NULL */
+        size_t extra_len;
+};
 
 /* The reason phrase for a status this service answers with. */
 const char *response_reason(int status);
 
-/*
- * Format a complete HTTP/1.1 response with a JSON body, Connection: close and
- * the request id as X-Request-Id (omitted when NULL). Returns 0 or -ENOMEM.
- */
-int response_format(
-        int status, const char *request_id, const char *body, size_t body_len, char **ret, size_t *ret_len);
+/* Format the head of a response with a JSON body into buf. Returns its length, or -ENOBUFS when it does not
+ * fit. */
+int response_head(const struct response_head *h, char *buf, size_t size);
 
 /* The interim answer to "Expect: 100-continue". */
 #define RESPONSE_CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* run: one request from its first byte to its answer: routes, the container's life, errors. */
+/* run: POST /run from its body to its answer: the checks, the container, the stream, the verdict. */
 #pragma once
 
-#include "conn.h"
+#include "request.h"
 
-/* Exit codes of the handler, documented in the man page. */
-enum {
-        RUN_EXIT_OK = 0,          /* an answer was written, whatever its status */
-        RUN_EXIT_CLIENT_GONE = 1, /* the client left before the answer could be written */
-        RUN_EXIT_INTERNAL = 2,    /* no connection, out of memory before any answer */
-        RUN_EXIT_INTERRUPTED = 3, /* stopped by SIGTERM, SIGINT or SIGHUP; the container was removed */
-};
+/* Serve POST /run: decide q->answer; the container stays for run_finish(). */
+enum outcome run_serve(struct request *q);
 
-/* Serve the one request on c; returns a RUN_EXIT_* code. The connection is closed on return. */
-int run_serve(struct conn *c);
+/* After the answer is written: remove the container (retrying), fill in the engine phases of q->log. */
+void run_finish(struct request *q);
+
+/* After the request's record is logged: top the warm pool up, free the run. */
+void run_release(struct request *q);

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* lifecycle: one run's container on the engine: created or claimed, attached, started, removed. */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "container.h"
+#include "lifecycle.h"
+#include "pool.h"
+
+/* Removal that the engine refuses or is too slow for is tried again after these pauses (ms), then given up. */
+static const unsigned remove_backoff_ms[] = { 50, 200, 500, 1000, 2000, 4000, 8000 };
+
+void lifecycle_init(struct lifecycle *l, struct docker *d, const struct config *c, const char *request_id) {
+        *l = (struct lifecycle){ .docker = d, .config = c, .request_id = request_id };
+        snprintf(l->name, sizeof(l->name), "docker-run-%s", request_id);
+}
+
+int lifecycle_create(struct lifecycle *l, const char *image, int64_t wall_deadline) {
+        _cleanup_json_ json_object *body = NULL;
+        usec_t t;
+        int r;
+
+        r = container_config_json(l->config, image, l->request_id, wall_deadline, false, &body);
+        if (r < 0)
+                return r;
+        t = now_usec();
+        r = docker_create(l->docker, l->name, body, &l->id);
+        l->create_usec = now_usec() - t;
+        /* Only an answer that refused the create says for sure that nothing was made. */
+        l->maybe_created = r >= 0 || r != -EREMOTEIO;
+        return r;
+}
+
+int lifecycle_claim(struct lifecycle *l, const char *image, int64_t wall_deadline) {
+        usec_t t = now_usec();
+        int r;
+
+        if (config_warm_count(l->config, image) == 0)
+                return -ENOENT;
+        r = pool_claim(l->docker, l->config, image, wall_deadline, &l->id);
+        if (r < 0)
+                return -ENOENT;
+        l->warm = true;
+        l->running = true;
+        l->claim_usec = now_usec() - t;
+        return 0;
+}
+
+int lifecycle_attach(struct lifecycle *l, struct docker_stream **ret) {
+        usec_t t = now_usec();
+        int r;
+
+        r = docker_attach(l->docker, l->id, t + l->config->docker_read_timeout_ms * USEC_PER_MSEC, ret);
+        l->attach_usec = now_usec() - t;
+        return r;
+}
+
+int lifecycle_start(struct lifecycle *l) {
+        usec_t t = now_usec();
+        int r;
+
+        r = docker_start(l->docker, l->id);
+        l->start_usec = now_usec() - t;
+        if (r >= 0)
+                l->running = true;
+        return r;
+}
+
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+int lifecycle_remove(struct lifecycle *l, usec_t deadline) {
+        const char *ref = l->id ?: l->name;
+        usec_t t = now_usec();
+        int r;
+
+        if (!l->id && !l->maybe_created)
+                return 0;
+        if (l->config->debug_keep_container) {
+                if (l->id && l->running)
+                        return docker_kill(l->docker, l->id);
+                return 0;
+        }
+        for (size_t i = 0;; i++) {
+                r = docker_remove(l->docker, ref);
+                if (r >= 0 || i >= ELEMENTSOF(remove_backoff_ms) ||
+                        now_usec() + remove_backoff_ms[i] * USEC_PER_MSEC >= deadline)
+                        break;
+                sleep_ms(remove_backoff_ms[i]);
+        }
+        l->remove_usec = now_usec() - t;
+        if (r >= 0 && l->warm)
+                pool_release(l->config, l->id);
+        return r;
+}
+
+void lifecycle_done(struct lifecycle *l) {
+        free(l->id);
+        l->id = NULL;
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* pump: a run's attach stream: the payload in, the demultiplexed output out, until something ends it. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "pump.h"
+
+#define READ_CHUNK       65536u /* bytes moved per read from the engine */
+#define READS_PER_WAKEUP 16     /* reads before the deadline and the client are looked at again */
+
+int pump_init(struct pump *p, const struct pump_params *params) {
+        *p = (struct pump){
+                .stream = params->stream,
+                .payload = params->payload,
+                .payload_len = params->payload_len,
+                .write_timeout = params->write_timeout,
+                .hangup_fd = params->hangup_fd,
+                .hangup_events = params->hangup_events,
+                .sigfd = params->sigfd,
+                .early = params->early,
+        };
+        stream_demux_init(&p->demux, params->max_output);
+        return body_watch_init(&p->watch);
+}
+
+static void close_stdin(struct pump *p) {
+        if (!p->stdin_closed) {
+                (void)docker_stream_shutdown_write(p->stream);
+                p->stdin_closed = true;
+        }
+}
+
+void pump_send_now(struct pump *p) {
+        while (!p->stdin_closed) {
+                size_t n = 0;
+                int r = docker_stream_send(
+                        p->stream, p->payload + p->payload_sent, p->payload_len - p->payload_sent, &n);
+
+                if (r == -EAGAIN) {
+                        usec_t now = now_usec();
+
+                        if (p->blocked_since == 0)
+                                p->blocked_since = now;
+                        else if (now - p->blocked_since >= p->write_timeout)
+                                close_stdin(p);
+                        return;
+                }
+                p->blocked_since = 0;
+                if (r == 0)
+                        p->payload_sent += n;
+                /* A runner that exits without reading its stdin is not our error: its output says. */
+                if (r < 0 || p->payload_sent == p->payload_len)
+                        close_stdin(p);
+        }
+}
+
+/* Wait for the stream, the client and the signal; returns PUMP_COMPLETE to mean "go on". */
+static enum pump_end wait_events(struct pump *p, usec_t deadline, bool *ret_readable) {
+        struct pollfd fds[3] = {
+                { .fd = docker_stream_fd(p->stream), .events = POLLIN },
+                { .fd = p->hangup_events ? p->hangup_fd : -1, .events = p->hangup_events },
+                { .fd = p->sigfd, .events = POLLIN },
+        };
+        int timeout = docker_stream_pending(p->stream) ? 0 : poll_timeout_ms(deadline);
+        int r;
+
+        /* While the payload waits for room, look again in time to notice the write timeout. */
+        if (!p->stdin_closed) {
+                fds[0].events |= POLLOUT;
+                if (p->blocked_since > 0) {
+                        usec_t until = p->blocked_since + p->write_timeout;
+                        int t = poll_timeout_ms(until);
+
+                        if (t < timeout)
+                                timeout = t;
+                }
+        }
+        *ret_readable = docker_stream_pending(p->stream);
+        r = poll(fds, ELEMENTSOF(fds), timeout);
+        if (r < 0 && errno != EINTR) {
+                p->error = -errno;
+                return PUMP_BROKEN;
+        }
+        if (r <= 0)
+                return PUMP_COMPLETE;
+        if (fds[2].revents)
+                return PUMP_STOPPED;
+        if (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
+                return PUMP_CLIENT_GONE;
+        if (fds[0].revents & POLLOUT)
+                pump_send_now(p);
+        else if (!p->stdin_closed)
+                pump_send_now(p); /* notices the write timeout */
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+                *ret_readable = true;
+        return PUMP_COMPLETE;
+}
+
+/* Read what is there; PUMP_COMPLETE with *ret_more false means "nothing more now". */
+static enum pump_end receive(struct pump *p, bool *ret_go_on) {
+        char buf[READ_CHUNK];
+
+        *ret_go_on = true;
+        for (int i = 0; i < READS_PER_WAKEUP; i++) {
+                size_t n = 0;
+                int r;
+
+                r = docker_stream_recv(p->stream, buf, sizeof(buf), &n);
+                if (r == -EAGAIN)
+                        return PUMP_COMPLETE;
+                if (r < 0) {
+                        p->error = r;
+                        return PUMP_BROKEN;
+                }
+                if (n == 0)
+                        return stream_demux_at_boundary(&p->demux) ? PUMP_EOF : PUMP_TRUNCATED;
+                r = stream_demux_feed(&p->demux, buf, n);
+                if (r == -EFBIG)
+                        return PUMP_TOO_BIG;
+                if (r == -EBADMSG)
+                        return PUMP_BAD_FRAME;
+                if (r < 0)
+                        return PUMP_NOMEM;
+                body_watch_feed(&p->watch, p->demux.out[STREAM_STDOUT].data, p->demux.out[STREAM_STDOUT].len);
+                if (p->early && p->watch.complete) {
+                        *ret_go_on = false;
+                        return PUMP_COMPLETE;
+                }
+        }
+        return PUMP_COMPLETE;
+}
+
+enum pump_end pump_run(struct pump *p, usec_t deadline) {
+        for (;;) {
+                enum pump_end e;
+                bool readable = false, go_on = true;
+
+                if (now_usec() >= deadline)
+                        return PUMP_DEADLINE;
+                e = wait_events(p, deadline, &readable);
+                if (e != PUMP_COMPLETE)
+                        return e;
+                if (!readable)
+                        continue;
+                e = receive(p, &go_on);
+                if (e != PUMP_COMPLETE || !go_on)
+                        return e;
+        }
+}
+
+const struct stream_buffer *pump_output(const struct pump *p, enum stream_type t) {
+        return &p->demux.out[t];
+}
+
+void pump_done(struct pump *p) {
+        stream_demux_done(&p->demux);
+        body_watch_done(&p->watch);
+}

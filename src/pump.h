@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* pump: a run's attach stream: the payload in, the demultiplexed output out, until something ends it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "body.h"
+#include "docker.h"
+#include "stream.h"
+#include "util.h"
+
+/* Why the pump stopped. */
+enum pump_end {
+        PUMP_COMPLETE,    /* stdout holds the runner's whole answer (early answer) */
+        PUMP_EOF,         /* the stream ended at a frame boundary: the container is done */
+        PUMP_TRUNCATED,   /* the stream ended inside a frame */
+        PUMP_DEADLINE,    /* the run's deadline passed */
+        PUMP_TOO_BIG,     /* the output passed its cap */
+        PUMP_BAD_FRAME,   /* a frame of an unknown stream */
+        PUMP_BROKEN,      /* reading the stream failed; see error */
+        PUMP_CLIENT_GONE, /* the client hung up */
+        PUMP_STOPPED,     /* a stop signal arrived */
+        PUMP_NOMEM,
+};
+
+struct pump {
+        struct docker_stream *stream; /* not owned */
+        const char *payload;          /* not owned; written to the container's stdin, then stdin closed */
+        size_t payload_len, payload_sent;
+        usec_t write_timeout;  /* how long the payload may wait for the stream to take more */
+        usec_t blocked_since;  /* when a send last found no room, 0 while it moves */
+        bool stdin_closed;
+        int hangup_fd;         /* the client's socket, -1 for none */
+        short hangup_events;
+        int sigfd;             /* -1 for none */
+        bool early;            /* end as soon as stdout holds one whole JSON object */
+        struct stream_demux demux;
+        struct body_watch watch;
+        int error;             /* with PUMP_BROKEN: the negative errno */
+};
+
+struct pump_params {
+        struct docker_stream *stream;
+        const char *payload;
+        size_t payload_len;
+        usec_t write_timeout;
+        size_t max_output;
+        int hangup_fd;
+        short hangup_events;
+        int sigfd;
+        bool early;
+};
+
+/* Set the pump up; 0 or -ENOMEM. pump_done() is needed either way. */
+int pump_init(struct pump *p, const struct pump_params *params);
+
+/* Send what the stream takes now without waiting; stdin is closed once all is sent, or when the runner
+ * stopped taking it for the write timeout (a runner may answer without reading its stdin). */
+void pump_send_now(struct pump *p);
+
+/* Move bytes until the stream ends, the deadline, the cap, the client, a signal or (early) the answer. */
+enum pump_end pump_run(struct pump *p, usec_t deadline);
+
+/* The demultiplexed output so far, per stream. */
+const struct stream_buffer *pump_output(const struct pump *p, enum stream_type t);
+
+void pump_done(struct pump *p);

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/* serve: one connection: its requests read, routed and answered in turn, each logged. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include "answer.h"
+#include "config.h"
+#include "docker.h"
+#include "http.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "run.h"
+#include "serve.h"
+#include "version.h"
+
+/* The connection: what every request on it shares. */
+struct connection {
+        struct conn *conn;
+        struct config config;
+        bool config_ok;
+        char config_error[512];
+        int sigfd;
+        char *buf; /* the bytes of the request being read */
+        size_t len;
+};
+
+/* Compare without an early exit, so the time taken says nothing about where a guess went wrong. */
+static bool token_equal(const char *given, size_t given_len, const char *expected) {
+        size_t n = strlen(expected);
+        unsigned char diff = given_len != n;
+
+        for (size_t i = 0; i < n; i++)
+                diff |= (unsigned char)expected[i] ^ (unsigned char)(i < given_len ? given[i] : 0);
+        return diff == 0;
+}
+
+/* The socket's local address as an operator writes it: an IPv4 address reached over a dual-stack socket
+ * (::ffff:127.0.0.1) is that IPv4 address. */
+static int local_address(int fd, char host[static INET6_ADDRSTRLEN], int *ret_port) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof(sa);
+
+        if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+                return -errno;
+        if (sa.ss_family == AF_INET) {
+                struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+                inet_ntop(AF_INET, &in->sin_addr, host, INET6_ADDRSTRLEN);
+                *ret_port = ntohs(in->sin_port);
+                return 0;
+        }
+        if (sa.ss_family == AF_INET6) {
+                struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+
+                if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+                        inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, INET6_ADDRSTRLEN);
+                else
+                        inet_ntop(AF_INET6, &in6->sin6_addr, host, INET6_ADDRSTRLEN);
+                *ret_port = ntohs(in6->sin6_port);
+                return 0;
+        }
+        return -EAFNOSUPPORT;
+}
+
+/* Whether two numeric addresses are the same address (text forms of IPv6 vary). */
+static bool same_address(const char *a, const char *b) {
+        unsigned char x[sizeof(struct in6_addr)], y[sizeof(struct in6_addr)];
+
+        if (inet_pton(AF_INET, a, x) == 1 && inet_pton(AF_INET, b, y) == 1)
+                return memcmp(x, y, sizeof(struct in_addr)) == 0;
+        if (inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1)
+                return memcmp(x, y, sizeof(struct in6_addr)) == 0;
+        return false;
+}
+
+/* SERVER_LISTEN_* belong to the socket unit now; where given they must match the socket we were handed. */
+static int check_listen_consistency(struct connection *k) {
+        const struct config *c = &k->config;
+        char host[INET6_ADDRSTRLEN] = "";
+        int port = 0;
+
+        if (!c->listen_addr && c->listen_port == 0)
+                return 0;
+        if (!k->conn->is_socket || local_address(k->conn->in_fd, host, &port) < 0)
+                return 0;
+        if (c->listen_port != 0 && c->listen_port != port) {
+                snprintf(k->config_error, sizeof(k->config_error),
+                        "SERVER_LISTEN_PORT: %d, but the socket unit listens on port %d", c->listen_port, port);
+                return -EINVAL;
+        }
+        if (c->listen_addr && !streq(c->listen_addr, "0.0.0.0") && !streq(c->listen_addr, "::") &&
+                !same_address(c->listen_addr, host)) {
+                snprintf(k->config_error, sizeof(k->config_error),
+                        "SERVER_LISTEN_ADDR: %s, but the socket unit listens on %s", c->listen_addr, host);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Read one request against the deadline and the size caps; on failure the answer is set. */
+static enum outcome read_request(struct connection *k, struct request *q) {
+        struct http_limits limits = {
+                .max_request_line = HTTP_MAX_REQUEST_LINE,
+                .max_head = HTTP_MAX_HEAD,
+                .max_headers = HTTP_MAX_HEADERS,
+                .max_body = k->config_ok ? k->config.max_request_size : CONFIG_DEFAULT_MAX_REQUEST_SIZE,
+        };
+        usec_t timeout = (k->config_ok ? k->config.request_timeout_ms : CONFIG_DEFAULT_REQUEST_TIMEOUT_MS) *
+                         USEC_PER_MSEC;
+        usec_t deadline = q->t0 + timeout;
+        size_t cap = limits.max_head + limits.max_body;
+        bool continued = false;
+
+        for (;;) {
+                size_t n = 0;
+                int r;
+
+                r = http_request_parse(k->buf, k->len, &limits, &q->http);
+                if (r == 0)
+                        return OUTCOME_ANSWER;
+                if (r != -EAGAIN) {
+                        answer_fail(&q->answer, apierror_from_http(r), "Malformed or oversized request (HTTP %d)",
+                                http_status_from_error(r));
+                        return OUTCOME_ANSWER;
+                }
+                if (q->http.head_len > 0 && q->http.expect_continue && !continued) {
+                        continued = true;
+                        if (conn_write_all(k->conn, RESPONSE_CONTINUE, strlen(RESPONSE_CONTINUE), deadline,
+                                    false) < 0)
+                                return OUTCOME_CLIENT_GONE;
+                }
+                /* The parser refuses past its limits, so the buffer never needs more than cap. */
+                if (!k->buf) {
+                        k->buf = malloc(cap + 1);
+                        if (!k->buf) {
+                                answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+                                return OUTCOME_ANSWER;
+                        }
+                }
+                if (k->len >= cap) {
+                        answer_fail(&q->answer, APIERROR_REQUEST_TOO_LARGE, "Request larger than %zu bytes", cap);
+                        return OUTCOME_ANSWER;
+                }
+                r = conn_read(k->conn, k->buf + k->len, cap - k->len, deadline, &n);
+                if (r == -ETIMEDOUT) {
+                        answer_fail(&q->answer, APIERROR_REQUEST_TIMEOUT, "Request not received within %llu ms",
+                                (unsigned long long)(timeout / USEC_PER_MSEC));
+                        return OUTCOME_ANSWER;
+                }
+                if (r < 0)
+                        return OUTCOME_CLIENT_GONE;
+                if (n == 0) {
+                        if (k->len == 0)
+                                return OUTCOME_CLIENT_GONE;
+                        answer_fail(&q->answer, APIERROR_REQUEST_HTTP,
+                                "Connection closed before the request was complete");
+                        return OUTCOME_ANSWER;
+                }
+                k->len += n;
+        }
+}
+
+static void serve_root(struct request *q) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o || json_object_object_add(o, "name", json_object_new_string("docker-run")) < 0 ||
+                json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION_STRING)) < 0 ||
+                json_object_object_add(o, "description",
+                        json_object_new_string("Api for running code in transient docker containers")) < 0 ||
+                answer_ok_json(&q->answer, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) < 0)
+                answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+}
+
+static void serve_version(struct request *q) {
+        _cleanup_docker_ struct docker *d = NULL;
+        _cleanup_json_ json_object *engine = NULL, *answer = NULL;
+        int r;
+
+        r = docker_new(q->config->docker_socket_path, q->config->docker_read_timeout_ms, &d);
+        if (r < 0)
+                return answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+        r = docker_version(d, &engine);
+        if (r == -EREMOTEIO || r == -EBADMSG || r == -EMSGSIZE)
+                return answer_fail(&q->answer, APIERROR_DOCKER_VERSION, "Failed to get docker version: %s",
+                        docker_message(d));
+        if (r < 0)
+                return answer_fail(
+                        &q->answer, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s", docker_message(d));
+        if (version_json(engine, &answer) < 0 ||
+                answer_ok_json(&q->answer, answer, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) < 0)
+                answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+}
+
+static enum outcome route(struct request *q) {
+        const struct http_request *h = &q->http;
+        bool get = http_slice_eq(h->method, "GET"), post = http_slice_eq(h->method, "POST");
+        enum { ROUTE_ROOT, ROUTE_VERSION, ROUTE_RUN } which;
+
+        if (http_slice_eq(h->path, "/"))
+                which = ROUTE_ROOT;
+        else if (http_slice_eq(h->path, "/version"))
+                which = ROUTE_VERSION;
+        else if (http_slice_eq(h->path, "/run"))
+                which = ROUTE_RUN;
+        else {
+                answer_fail(&q->answer, APIERROR_ROUTE_NOT_FOUND, "No route for %s", q->path);
+                return OUTCOME_ANSWER;
+        }
+
+        if ((which == ROUTE_RUN && !post) || (which != ROUTE_RUN && !get))
+                answer_fail(&q->answer, APIERROR_METHOD_NOT_ALLOWED, "Method %s is not allowed on %s", q->method,
+                        q->path);
+        else if (!q->config_ok)
+                answer_fail(&q->answer, APIERROR_CONFIG, "The service is misconfigured; see its log");
+        else if (which == ROUTE_ROOT)
+                serve_root(q);
+        else if (!h->has_token || !token_equal(h->token.ptr, h->token.len, q->config->access_token))
+                answer_fail(&q->answer, APIERROR_ACCESS_TOKEN, "Missing or wrong access token");
+        else if (which == ROUTE_VERSION)
+                serve_version(q);
+        else
+                return run_serve(q);
+        return OUTCOME_ANSWER;
+}
+
+static int setup_signals(void) {
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* One request on the connection, from its first byte to its record. Returns a SERVE_EXIT_* code. */
+static int serve_request(struct connection *k) {
+        struct request q = {
+                .conn = k->conn,
+                .config = &k->config,
+                .config_ok = k->config_ok,
+                .sigfd = k->sigfd,
+                .t0 = now_usec(),
+        };
+        struct answer_wire wire = { .request_id = q.id };
+        enum outcome o;
+        int ret = SERVE_EXIT_OK;
+
+        request_make_id(q.id);
+        q.log.request_id = q.id;
+        q.log.remote = k->conn->remote[0] ? k->conn->remote : NULL;
+
+        o = read_request(k, &q);
+        if (q.http.method.len > 0) {
+                log_escape(q.method, sizeof(q.method), q.http.method.ptr, q.http.method.len);
+                log_escape(q.path, sizeof(q.path), q.http.path.ptr, q.http.path.len);
+                q.log.method = q.method;
+                q.log.path = q.path;
+        }
+        if (o == OUTCOME_ANSWER && !q.answer.failed)
+                o = route(&q);
+        if (o == OUTCOME_INTERRUPTED) {
+                /* Still worth an answer: the client learns the run was cut short, not lost. */
+                answer_fail(&q.answer, APIERROR_INTERNAL, "The service was stopped during the run");
+                ret = SERVE_EXIT_INTERRUPTED;
+        }
+
+        /* Answer first, then remove: the removal never delays the client. */
+        if (o != OUTCOME_CLIENT_GONE && answer_write(&q.answer, &wire, k->conn) < 0)
+                o = OUTCOME_CLIENT_GONE;
+        if (o == OUTCOME_CLIENT_GONE) {
+                answer_fail(&q.answer, APIERROR_INTERNAL, "The client closed the connection before the answer");
+                q.answer.status = 0;
+                ret = SERVE_EXIT_CLIENT_GONE;
+        }
+        conn_shutdown(k->conn);
+        q.log.duration_usec = now_usec() - q.t0;
+        run_finish(&q);
+
+        q.log.status = q.answer.status;
+        if (q.answer.failed) {
+                q.log.error = apierror_code(q.answer.error);
+                q.log.message = q.answer.message;
+                q.log.message_len = q.answer.message_len;
+        }
+        log_request(&q.log);
+        conn_close(k->conn);
+        run_release(&q);
+        answer_done(&q.answer);
+        return ret;
+}
+
+int serve_connection(struct conn *c) {
+        struct connection k = { .conn = c, .sigfd = -1 };
+        int ret;
+
+        k.sigfd = setup_signals();
+        k.config_ok = config_load(&k.config, 0, k.config_error, sizeof(k.config_error)) == 0;
+        if (k.config_ok && check_listen_consistency(&k) < 0) {
+                config_free(&k.config);
+                k.config_ok = false;
+        }
+        if (!k.config_ok)
+                log_message(LOG_ERR, "Invalid configuration: %s", k.config_error);
+
+        ret = serve_request(&k);
+
+        free(k.buf);
+        config_free(&k.config);
+        closep(&k.sigfd);
+        return ret;
+}
