@@ -11,7 +11,7 @@ enum apierror {
         APIERROR_METHOD_NOT_ALLOWED,
         APIERROR_REQUEST_HTTP,
         APIERROR_REQUEST_TIMEOUT,
-        APIERROR_REQUEST_LENGTH_REQUIRED,
+        APIERROR_REQUEST_TRANSFER_ENCODING,
         APIERROR_REQUEST_TOO_LARGE,
         APIERROR_REQUEST_URI_TOO_LONG,
         APIERROR_REQUEST_HEADERS_TOO_LARGE,
@@ -42,7 +42,7 @@ const char *apierror_code(enum apierror e);
 /* The HTTP status the contract gives the error; 500 for an unknown value. */
 int apierror_status(enum apierror e);
 
-/* The error for an http_request_parse() failure. */
+/* The error for an http_parser_feed() failure. */
 enum apierror apierror_from_http(int error);
 
 /*

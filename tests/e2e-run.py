@@ -160,8 +160,11 @@ def test_bad_http():
         expect(st == 400 and body["error"] == "request.http", "bad http", raw, st, body)
     st, _, body = parse_raw(server.raw(b"GET / HTTP/2.0\r\n\r\n"))
     expect(st == 505, "http version", st, body)
-    st, _, body = parse_raw(server.raw(b"POST /run HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"))
-    expect(st == 411 and body["error"] == "request.length_required", "chunked refused", st, body)
+    st, _, body = parse_raw(server.raw(b"POST /run HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"))
+    expect(st == 501 and body["error"] == "request.transfer_encoding", "gzip refused", st, body)
+    st, _, body = parse_raw(server.raw(b"POST /run HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n"
+                                       b"\r\n{}"))
+    expect(st == 400 and body["error"] == "request.http", "chunked and length refused", st, body)
     st, _, body = parse_raw(server.raw(b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\n\r\n"))
     expect(st == 414, "long uri", st, body)
     st, _, body = parse_raw(server.raw(b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 100 + b"\r\n"))
@@ -192,6 +195,15 @@ def test_expect_continue():
     s.close()
     st, _, answer = parse_raw(out)
     expect(st == 200 and answer["stdout"].strip() == "5000", "body after 100-continue", st, answer)
+
+
+def test_chunked_body():
+    body = json.dumps({"image": RUNNER, "payload": sh("echo chunked")}).encode()
+    chunks = b"".join(b"%x;n=%d\r\n%s\r\n" % (len(body[i:i + 7]), i, body[i:i + 7]) for i in range(0, len(body), 7))
+    out = server.raw(b"POST /run HTTP/1.1\r\nHost: x\r\nX-Access-Token: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     % TOKEN.encode() + chunks + b"0\r\nX-Trailer: t\r\n\r\n")
+    st, _, answer = parse_raw(out)
+    expect(st == 200 and answer["stdout"] == "chunked\n", "chunked body", st, answer)
 
 
 def test_request_size_limit():

@@ -21,7 +21,7 @@ static const struct {
         { APIERROR_METHOD_NOT_ALLOWED, "route.method_not_allowed", 405 },
         { APIERROR_REQUEST_HTTP, "request.http", 400 },
         { APIERROR_REQUEST_TIMEOUT, "request.timeout", 408 },
-        { APIERROR_REQUEST_LENGTH_REQUIRED, "request.length_required", 411 },
+        { APIERROR_REQUEST_TRANSFER_ENCODING, "request.transfer_encoding", 501 },
         { APIERROR_REQUEST_TOO_LARGE, "request.too_large", 413 },
         { APIERROR_REQUEST_URI_TOO_LONG, "request.uri_too_long", 414 },
         { APIERROR_REQUEST_HEADERS_TOO_LARGE, "request.headers_too_large", 431 },
@@ -50,7 +50,7 @@ static const struct {
         enum apierror e;
 } from_http[] = {
         { -EBADMSG, APIERROR_REQUEST_HTTP },
-        { -ENOTSUP, APIERROR_REQUEST_LENGTH_REQUIRED },
+        { -EOPNOTSUPP, APIERROR_REQUEST_TRANSFER_ENCODING },
         { -EFBIG, APIERROR_REQUEST_TOO_LARGE },
         { -ENAMETOOLONG, APIERROR_REQUEST_URI_TOO_LONG },
         { -E2BIG, APIERROR_REQUEST_HEADERS_TOO_LARGE },
