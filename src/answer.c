@@ -36,7 +36,8 @@ void answer_fail(struct answer *a, enum apierror e, const char *fmt, ...) {
         set_error(a, e, m, n < 0 ? 0 : (size_t)n);
 }
 
-void answer_fail_bytes(struct answer *a, enum apierror e, const char *prefix, const char *bytes, size_t len) {
+void answer_fail_bytes(
+        struct answer *a, enum apierror e, const char *prefix, const char *bytes, size_t len) {
         size_t plen = strlen(prefix);
         char *m;
 

@@ -14,14 +14,14 @@
 #define ANSWER_HEADERS_MAX 1024 /* bytes of the extra header lines an answer may carry */
 
 struct answer {
-        int status;        /* 0 until the request is decided */
-        bool failed;       /* an error: error and message, not body */
+        int status;  /* 0 until the request is decided */
+        bool failed; /* an error: error and message, not body */
         enum apierror error;
-        char *message;     /* owned; any bytes, the error's text */
+        char *message; /* owned; any bytes, the error's text */
         size_t message_len;
-        char *body;        /* owned; the 200 answer's bytes */
+        char *body; /* owned; the 200 answer's bytes */
         size_t body_len;
-        unsigned retry_after; /* seconds for Retry-After, 0 for none */
+        unsigned retry_after;             /* seconds for Retry-After, 0 for none */
         char headers[ANSWER_HEADERS_MAX]; /* extra "Name: value\r\n" lines */
         size_t headers_len;
 };
@@ -44,9 +44,9 @@ int answer_header(struct answer *a, const char *fmt, ...) _printf_(2, 3);
 /* How the answer goes on the wire besides its own content. */
 struct answer_wire {
         const char *request_id;
-        bool keep_alive;                /* Connection: keep-alive with a Keep-Alive: timeout=, else close */
-        unsigned keep_alive_timeout;    /* seconds announced */
-        bool head_only;                 /* HEAD: the head of the GET answer, no body */
+        bool keep_alive;             /* Connection: keep-alive with a Keep-Alive: timeout=, else close */
+        unsigned keep_alive_timeout; /* seconds announced */
+        bool head_only;              /* HEAD: the head of the GET answer, no body */
 };
 
 /* Write the answer on the connection: the head, then the body. Returns 0 or a negative errno. */

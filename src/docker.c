@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "docker.h"
+#include "fd.h"
 #include "util.h"
 
 struct docker {
@@ -374,21 +375,6 @@ int docker_list(struct docker *d, const char *label, const char *status, json_ob
         return 0;
 }
 
-static int wait_fd(int fd, short events, usec_t deadline) {
-        struct pollfd p = { .fd = fd, .events = events };
-        int r;
-
-        for (;;) {
-                r = poll(&p, 1, poll_timeout_ms(deadline));
-                if (r > 0)
-                        return 0;
-                if (r == 0)
-                        return -ETIMEDOUT;
-                if (errno != EINTR)
-                        return -errno;
-        }
-}
-
 static int stream_send_all(struct docker_stream *s, const char *buf, size_t len, usec_t deadline) {
         while (len > 0) {
                 size_t n = 0;
@@ -396,7 +382,7 @@ static int stream_send_all(struct docker_stream *s, const char *buf, size_t len,
 
                 r = docker_stream_send(s, buf, len, &n);
                 if (r == -EAGAIN) {
-                        r = wait_fd(s->fd, POLLOUT, deadline);
+                        r = fd_wait(s->fd, POLLOUT, deadline);
                         if (r < 0)
                                 return r;
                         continue;
@@ -426,7 +412,7 @@ static int read_attach_head(struct docker *d, struct docker_stream *s, usec_t de
                 }
                 code = curl_easy_recv(s->curl, buf + len, sizeof(s->pending) - 1 - len, &n);
                 if (code == CURLE_AGAIN) {
-                        r = wait_fd(s->fd, POLLIN, deadline);
+                        r = fd_wait(s->fd, POLLIN, deadline);
                         if (r < 0) {
                                 set_message(d, "engine did not answer the attach request in time");
                                 return r;

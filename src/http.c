@@ -316,6 +316,7 @@ static int parser_byte(struct http_parser *p, const char *buf, size_t i) {
         case STATE_LINE_LF:
                 if (c != '\n')
                         return -EBADMSG;
+                p->line_done = true;
                 p->lines = 0;
                 p->state = STATE_FIELD_START;
                 return 0;
@@ -461,6 +462,17 @@ static void parser_result(const struct http_parser *p, const char *buf, struct h
                 .body = { buf + p->head_len, body_len },
                 .consumed = p->consumed,
         };
+}
+
+int http_parser_request_line(const struct http_parser *p, const char *buf, struct http_slice *ret_method,
+        struct http_slice *ret_path) {
+        size_t target_end = p->query_start > 0 ? p->query_start : p->target_end;
+
+        if (!p->line_done)
+                return -EAGAIN;
+        *ret_method = (struct http_slice){ buf + p->line_start, p->method_end - p->line_start };
+        *ret_path = (struct http_slice){ buf + p->target_start, target_end - p->target_start };
+        return 0;
 }
 
 void http_parser_init(struct http_parser *p, const struct http_limits *limits) {

@@ -60,6 +60,7 @@ struct http_parser {
         size_t section;  /* bytes of the head, the trailers or the chunk line so far */
         unsigned lines;  /* leading empty lines, then header or trailer fields */
         bool trailers;
+        bool line_done; /* the request line was read and accepted */
         size_t line_start, method_end, target_start, query_start, target_end, version_start;
         size_t name_start, name_end, value_start, value_end;
         int version_major, version_minor;
@@ -109,6 +110,11 @@ bool http_parser_head_complete(const struct http_parser *p);
 
 /* Whether the head is complete and an HTTP/1.1 client waits for "100 Continue". */
 bool http_parser_expect_continue(const struct http_parser *p);
+
+/* The method and path once the request line has been accepted, even if the request failed later: 0, or
+ * -EAGAIN before. For logging a refused request. */
+int http_parser_request_line(const struct http_parser *p, const char *buf, struct http_slice *ret_method,
+        struct http_slice *ret_path);
 
 /* How many bytes the parser has looked at so far, to check that the cost stays linear. */
 size_t http_parser_examined(const struct http_parser *p);

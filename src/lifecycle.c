@@ -8,7 +8,8 @@
 #include "lifecycle.h"
 #include "pool.h"
 
-/* Removal that the engine refuses or is too slow for is tried again after these pauses (ms), then given up. */
+/* Removal that the engine refuses or is too slow for is tried again after these pauses (ms), then given up.
+ */
 static const unsigned remove_backoff_ms[] = { 50, 200, 500, 1000, 2000, 4000, 8000 };
 
 void lifecycle_init(struct lifecycle *l, struct docker *d, const struct config *c, const char *request_id) {

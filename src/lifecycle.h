@@ -14,18 +14,18 @@ struct lifecycle {
         struct docker *docker; /* not owned */
         const struct config *config;
         const char *request_id;
-        char name[64];         /* docker-run-<request id>: how a cold container is found without its id */
-        char *id;              /* owned, once known */
-        bool maybe_created;    /* a create was sent and not refused: a container may exist, id or not */
-        bool warm;             /* claimed from the pool */
-        bool running;          /* started (or warm), not known to have ended */
+        char name[64];      /* docker-run-<request id>: how a cold container is found without its id */
+        char *id;           /* owned, once known */
+        bool maybe_created; /* a create was sent and not refused: a container may exist, id or not */
+        bool warm;          /* claimed from the pool */
+        bool running;       /* started (or warm), not known to have ended */
         usec_t create_usec, attach_usec, start_usec, claim_usec, remove_usec;
 };
 
 void lifecycle_init(struct lifecycle *l, struct docker *d, const struct config *c, const char *request_id);
 
-/* Create the run's container by its name. Returns 0, or the engine call's error; when the answer timed out the
- * container may exist all the same: lifecycle_remove() looks for it by name. */
+/* Create the run's container by its name. Returns 0, or the engine call's error; when the answer timed out
+ * the container may exist all the same: lifecycle_remove() looks for it by name. */
 int lifecycle_create(struct lifecycle *l, const char *image, int64_t wall_deadline);
 
 /* Claim a running warm container of image: 0, -ENOENT when none is free (silently: the caller goes cold). */

@@ -122,7 +122,8 @@ static enum pump_end receive(struct pump *p, bool *ret_go_on) {
                         return PUMP_BAD_FRAME;
                 if (r < 0)
                         return PUMP_NOMEM;
-                body_watch_feed(&p->watch, p->demux.out[STREAM_STDOUT].data, p->demux.out[STREAM_STDOUT].len);
+                body_watch_feed(
+                        &p->watch, p->demux.out[STREAM_STDOUT].data, p->demux.out[STREAM_STDOUT].len);
                 if (p->early && p->watch.complete) {
                         *ret_go_on = false;
                         return PUMP_COMPLETE;

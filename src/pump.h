@@ -28,16 +28,16 @@ struct pump {
         struct docker_stream *stream; /* not owned */
         const char *payload;          /* not owned; written to the container's stdin, then stdin closed */
         size_t payload_len, payload_sent;
-        usec_t write_timeout;  /* how long the payload may wait for the stream to take more */
-        usec_t blocked_since;  /* when a send last found no room, 0 while it moves */
+        usec_t write_timeout; /* how long the payload may wait for the stream to take more */
+        usec_t blocked_since; /* when a send last found no room, 0 while it moves */
         bool stdin_closed;
-        int hangup_fd;         /* the client's socket, -1 for none */
+        int hangup_fd; /* the client's socket, -1 for none */
         short hangup_events;
-        int sigfd;             /* -1 for none */
-        bool early;            /* end as soon as stdout holds one whole JSON object */
+        int sigfd;  /* -1 for none */
+        bool early; /* end as soon as stdout holds one whole JSON object */
         struct stream_demux demux;
         struct body_watch watch;
-        int error;             /* with PUMP_BROKEN: the negative errno */
+        int error; /* with PUMP_BROKEN: the negative errno */
 };
 
 struct pump_params {

@@ -29,7 +29,8 @@ struct connection {
         bool config_ok;
         char config_error[512];
         int sigfd;
-        char *buf; /* the bytes of the request being read */
+        struct http_parser parser;
+        char *buf; /* the bytes of the request being read, and what follows it */
         size_t len;
 };
 
@@ -94,7 +95,8 @@ static int check_listen_consistency(struct connection *k) {
                 return 0;
         if (c->listen_port != 0 && c->listen_port != port) {
                 snprintf(k->config_error, sizeof(k->config_error),
-                        "SERVER_LISTEN_PORT: %d, but the socket unit listens on port %d", c->listen_port, port);
+                        "SERVER_LISTEN_PORT: %d, but the socket unit listens on port %d", c->listen_port,
+                        port);
                 return -EINVAL;
         }
         if (c->listen_addr && !streq(c->listen_addr, "0.0.0.0") && !streq(c->listen_addr, "::") &&
@@ -117,42 +119,46 @@ static enum outcome read_request(struct connection *k, struct request *q) {
         usec_t timeout = (k->config_ok ? k->config.request_timeout_ms : CONFIG_DEFAULT_REQUEST_TIMEOUT_MS) *
                          USEC_PER_MSEC;
         usec_t deadline = q->t0 + timeout;
-        size_t cap = limits.max_head + limits.max_body;
+        /* The parser refuses past its limits and drops chunk framing as it goes: room for the head, the body
+         * and one chunk line more is all a request ever needs. */
+        size_t cap = limits.max_head + limits.max_body + HTTP_MAX_CHUNK_LINE + 2;
         bool continued = false;
 
+        http_parser_init(&k->parser, &limits);
+        if (!k->buf) {
+                k->buf = malloc(cap);
+                if (!k->buf) {
+                        answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+                        return OUTCOME_ANSWER;
+                }
+        }
         for (;;) {
                 size_t n = 0;
                 int r;
 
-                r = http_request_parse(k->buf, k->len, &limits, &q->http);
+                r = http_parser_feed(&k->parser, k->buf, &k->len, &q->http);
                 if (r == 0)
                         return OUTCOME_ANSWER;
                 if (r != -EAGAIN) {
-                        answer_fail(&q->answer, apierror_from_http(r), "Malformed or oversized request (HTTP %d)",
-                                http_status_from_error(r));
+                        answer_fail(&q->answer, apierror_from_http(r),
+                                "Malformed or oversized request (HTTP %d)", http_status_from_error(r));
                         return OUTCOME_ANSWER;
                 }
-                if (q->http.head_len > 0 && q->http.expect_continue && !continued) {
+                if (http_parser_expect_continue(&k->parser) && !continued) {
                         continued = true;
                         if (conn_write_all(k->conn, RESPONSE_CONTINUE, strlen(RESPONSE_CONTINUE), deadline,
                                     false) < 0)
                                 return OUTCOME_CLIENT_GONE;
                 }
-                /* The parser refuses past its limits, so the buffer never needs more than cap. */
-                if (!k->buf) {
-                        k->buf = malloc(cap + 1);
-                        if (!k->buf) {
-                                answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
-                                return OUTCOME_ANSWER;
-                        }
-                }
                 if (k->len >= cap) {
-                        answer_fail(&q->answer, APIERROR_REQUEST_TOO_LARGE, "Request larger than %zu bytes", cap);
+                        answer_fail(&q->answer, APIERROR_REQUEST_TOO_LARGE, "Request larger than %zu bytes",
+                                cap);
                         return OUTCOME_ANSWER;
                 }
                 r = conn_read(k->conn, k->buf + k->len, cap - k->len, deadline, &n);
                 if (r == -ETIMEDOUT) {
-                        answer_fail(&q->answer, APIERROR_REQUEST_TIMEOUT, "Request not received within %llu ms",
+                        answer_fail(&q->answer, APIERROR_REQUEST_TIMEOUT,
+                                "Request not received within %llu ms",
                                 (unsigned long long)(timeout / USEC_PER_MSEC));
                         return OUTCOME_ANSWER;
                 }
@@ -193,8 +199,8 @@ static void serve_version(struct request *q) {
                 return answer_fail(&q->answer, APIERROR_DOCKER_VERSION, "Failed to get docker version: %s",
                         docker_message(d));
         if (r < 0)
-                return answer_fail(
-                        &q->answer, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s", docker_message(d));
+                return answer_fail(&q->answer, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s",
+                        docker_message(d));
         if (version_json(engine, &answer) < 0 ||
                 answer_ok_json(&q->answer, answer, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) < 0)
                 answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
@@ -217,8 +223,8 @@ static enum outcome route(struct request *q) {
         }
 
         if ((which == ROUTE_RUN && !post) || (which != ROUTE_RUN && !get))
-                answer_fail(&q->answer, APIERROR_METHOD_NOT_ALLOWED, "Method %s is not allowed on %s", q->method,
-                        q->path);
+                answer_fail(&q->answer, APIERROR_METHOD_NOT_ALLOWED, "Method %s is not allowed on %s",
+                        q->method, q->path);
         else if (!q->config_ok)
                 answer_fail(&q->answer, APIERROR_CONFIG, "The service is misconfigured; see its log");
         else if (which == ROUTE_ROOT)
@@ -254,6 +260,7 @@ static int serve_request(struct connection *k) {
                 .t0 = now_usec(),
         };
         struct answer_wire wire = { .request_id = q.id };
+        struct http_slice method, path;
         enum outcome o;
         int ret = SERVE_EXIT_OK;
 
@@ -262,9 +269,9 @@ static int serve_request(struct connection *k) {
         q.log.remote = k->conn->remote[0] ? k->conn->remote : NULL;
 
         o = read_request(k, &q);
-        if (q.http.method.len > 0) {
-                log_escape(q.method, sizeof(q.method), q.http.method.ptr, q.http.method.len);
-                log_escape(q.path, sizeof(q.path), q.http.path.ptr, q.http.path.len);
+        if (http_parser_request_line(&k->parser, k->buf, &method, &path) == 0) {
+                log_escape(q.method, sizeof(q.method), method.ptr, method.len);
+                log_escape(q.path, sizeof(q.path), path.ptr, path.len);
                 q.log.method = q.method;
                 q.log.path = q.path;
         }
@@ -280,7 +287,8 @@ static int serve_request(struct connection *k) {
         if (o != OUTCOME_CLIENT_GONE && answer_write(&q.answer, &wire, k->conn) < 0)
                 o = OUTCOME_CLIENT_GONE;
         if (o == OUTCOME_CLIENT_GONE) {
-                answer_fail(&q.answer, APIERROR_INTERNAL, "The client closed the connection before the answer");
+                answer_fail(
+                        &q.answer, APIERROR_INTERNAL, "The client closed the connection before the answer");
                 q.answer.status = 0;
                 ret = SERVE_EXIT_CLIENT_GONE;
         }

@@ -201,7 +201,7 @@ def test_chunked_body():
     body = json.dumps({"image": RUNNER, "payload": sh("echo chunked")}).encode()
     chunks = b"".join(b"%x;n=%d\r\n%s\r\n" % (len(body[i:i + 7]), i, body[i:i + 7]) for i in range(0, len(body), 7))
     out = server.raw(b"POST /run HTTP/1.1\r\nHost: x\r\nX-Access-Token: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     % TOKEN.encode() + chunks + b"0\r\nX-Trailer: t\r\n\r\n")
+                     % TOKEN.encode() + chunks + b"0\r\nX-Trailer: t\r\n\r\n", shut=False)
     st, _, answer = parse_raw(out)
     expect(st == 200 and answer["stdout"] == "chunked\n", "chunked body", st, answer)
 
