@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "parse.h"
 #include "util.h"
 
 /* Bytes of a value quoted in a message: enough to recognise it, not enough to flood the log. */
@@ -72,11 +73,14 @@ static const struct setting settings[] = {
                 .min = 0, .max = INT64_MAX },
         { "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD", KIND_I64, true, .offset = FIELD(ulimit_nofile_hard),
                 .min = 0, .max = INT64_MAX },
-        { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", KIND_I64, true, .offset = FIELD(ulimit_nproc_soft), .min = 0,
-                .max = INT64_MAX },
-        { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", KIND_I64, true, .offset = FIELD(ulimit_nproc_hard), .min = 0,
-                .max = INT64_MAX },
-        { "DOCKER_CONTAINER_CAP_DROP", KIND_CAPS, true, .offset = FIELD(cap_drop) },
+        /* Required by the original; optional here, as the pids cgroup bounds a run without counting the uid
+         * across the host (see DOCKER_CONTAINER_PIDS_LIMIT). */
+        { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", KIND_I64, false, .offset = FIELD(ulimit_nproc_soft),
+                .min = 0, .max = INT64_MAX },
+        { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", KIND_I64, false, .offset = FIELD(ulimit_nproc_hard),
+                .min = 0, .max = INT64_MAX },
+        /* Optional in the original's code (empty when unset), though its README lists it as required. */
+        { "DOCKER_CONTAINER_CAP_DROP", KIND_CAPS, false, .offset = FIELD(cap_drop) },
         { "RUN_MAX_EXECUTION_TIME", KIND_MSEC, true, .offset = FIELD(max_execution_time_ms), .min = 1,
                 .max = SECONDS_MAX_RUN },
         { "RUN_MAX_OUTPUT_SIZE", KIND_U64, true, .offset = FIELD(max_output_size), .min = 1,
@@ -205,23 +209,17 @@ static void strv_free(char **l) {
 }
 
 static int parse_uint(struct errmsg *e, const struct setting *s, const char *value, uint64_t *ret) {
-        unsigned long long n;
-        char *end;
+        char reason[96];
+        int r;
 
-        /* strtoull() alone would take leading blanks and a sign, and turn "-1" into a huge number. */
-        for (const char *p = value; *p; p++)
-                if (*p < '0' || *p > '9')
-                        return fail_value(e, s->name, "not a non-negative integer", value);
-        errno = 0;
-        n = strtoull(value, &end, 10);
-        if (errno == ERANGE || *end != '\0' || n < s->min || n > s->max) {
-                char reason[96];
-
+        r = parse_u64_str(value, s->min, s->max, ret);
+        if (r == -EINVAL)
+                return fail_value(e, s->name, "not a non-negative integer", value);
+        if (r < 0) {
                 snprintf(reason, sizeof(reason), "not between %llu and %llu", (unsigned long long)s->min,
                         (unsigned long long)s->max);
                 return fail_value(e, s->name, reason, value);
         }
-        *ret = n;
         return 0;
 }
 
@@ -377,60 +375,41 @@ static int check_soft_hard(
         return 0;
 }
 
-/* Parse the count of a "image=count" item; 0 when malformed. */
-static unsigned warm_item_count(const char *item, size_t *ret_image_len) {
-        const char *eq = strrchr(item, '=');
-        unsigned long n;
-        char *end;
+/* DOCKER_RUN_WARM_POOL's "IMAGE=COUNT" items, parsed once into the table. */
+static int parse_warm_pools(struct errmsg *e, char **items, struct config *c) {
+        size_t n = 0;
 
-        if (!eq || eq == item || !eq[1] || strspn(eq + 1, "0123456789") != strlen(eq + 1))
-                return 0;
-        errno = 0;
-        n = strtoul(eq + 1, &end, 10);
-        if (errno != 0 || n > CONFIG_WARM_MAX)
-                return 0;
-        *ret_image_len = (size_t)(eq - item);
-        return (unsigned)n;
-}
-
-static int check_warm_pool(struct errmsg *e, char **pool) {
-        for (size_t i = 0; pool && pool[i]; i++) {
-                size_t len;
-
-                if (warm_item_count(pool[i], &len) == 0)
-                        return fail_value(
-                                e, "DOCKER_RUN_WARM_POOL", "not IMAGE=COUNT with COUNT 1 to 64", pool[i]);
-        }
-        return 0;
-}
-
-int config_warm_entry(const struct config *c, size_t i, char **ret_image, unsigned *ret_count) {
-        size_t len = 0;
-        unsigned n;
-        char *image;
-
-        for (size_t k = 0; k <= i; k++)
-                if (!c->warm_pool || !c->warm_pool[k])
-                        return -ENOENT;
-        n = warm_item_count(c->warm_pool[i], &len);
+        for (size_t i = 0; items && items[i]; i++)
+                n++;
         if (n == 0)
-                return -EINVAL;
-        image = strndup(c->warm_pool[i], len);
-        if (!image)
-                return -ENOMEM;
-        *ret_image = image;
-        *ret_count = n;
+                return 0;
+        c->warm = calloc(n, sizeof(*c->warm));
+        if (!c->warm)
+                return fail(e, -ENOMEM, "DOCKER_RUN_WARM_POOL", "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                const char *eq = strrchr(items[i], '=');
+                uint64_t count;
+
+                if (!eq || eq == items[i] || parse_u64_str(eq + 1, 1, CONFIG_WARM_MAX, &count) < 0)
+                        return fail_value(
+                                e, "DOCKER_RUN_WARM_POOL", "not IMAGE=COUNT with COUNT 1 to 64", items[i]);
+                for (size_t k = 0; k < c->n_warm; k++)
+                        if (strlen(c->warm[k].image) == (size_t)(eq - items[i]) &&
+                                strncmp(c->warm[k].image, items[i], (size_t)(eq - items[i])) == 0)
+                                return fail_value(e, "DOCKER_RUN_WARM_POOL", "image named twice", items[i]);
+                c->warm[c->n_warm].image = strndup(items[i], (size_t)(eq - items[i]));
+                if (!c->warm[c->n_warm].image)
+                        return fail(e, -ENOMEM, "DOCKER_RUN_WARM_POOL", "out of memory");
+                c->warm[c->n_warm].count = (unsigned)count;
+                c->n_warm++;
+        }
         return 0;
 }
 
 unsigned config_warm_count(const struct config *c, const char *image) {
-        for (size_t i = 0; c->warm_pool && c->warm_pool[i]; i++) {
-                size_t len = 0;
-                unsigned n = warm_item_count(c->warm_pool[i], &len);
-
-                if (n > 0 && strlen(image) == len && strncmp(c->warm_pool[i], image, len) == 0)
-                        return n;
-        }
+        for (size_t i = 0; i < c->n_warm; i++)
+                if (streq(c->warm[i].image, image))
+                        return c->warm[i].count;
         return 0;
 }
 
@@ -481,6 +460,8 @@ int config_load(struct config *ret, unsigned flags, char *errbuf, size_t errlen)
         _cleanup_(config_free) struct config c = {
                 .max_request_size = CONFIG_DEFAULT_MAX_REQUEST_SIZE,
                 .request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS,
+                .ulimit_nproc_soft = -1,
+                .ulimit_nproc_hard = -1,
         };
         struct errmsg e = { errbuf, errlen };
         int r;
@@ -508,12 +489,19 @@ int config_load(struct config *ret, unsigned flags, char *errbuf, size_t errlen)
                 "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD", c.ulimit_nofile_hard);
         if (r < 0)
                 return r;
+        if ((c.ulimit_nproc_soft < 0) != (c.ulimit_nproc_hard < 0))
+                return fail(&e, -EINVAL,
+                        c.ulimit_nproc_soft < 0 ? "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT"
+                                                : "DOCKER_CONTAINER_ULIMIT_NPROC_HARD",
+                        "not set, but %s is: set both or neither",
+                        c.ulimit_nproc_soft < 0 ? "DOCKER_CONTAINER_ULIMIT_NPROC_HARD"
+                                                : "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT");
         r = check_soft_hard(&e, "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", c.ulimit_nproc_soft,
                 "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", c.ulimit_nproc_hard);
         if (r < 0)
                 return r;
 
-        r = check_warm_pool(&e, c.warm_pool);
+        r = parse_warm_pools(&e, c.warm_pool, &c);
         if (r < 0)
                 return r;
         if (!c.runtime_dir) {
@@ -527,7 +515,11 @@ int config_load(struct config *ret, unsigned flags, char *errbuf, size_t errlen)
         }
 
         /* Its minimum is 1, so 0 means unset. The nproc hard limit bounds the same fork bomb, but per uid
-         * across the host; a hard limit of 0 leaves pids_limit 0, which the caller omits. */
+         * across the host; a hard limit of 0 leaves pids_limit 0, which the caller omits. Without either, a
+         * fork bomb would have no bound at all. */
+        if (c.container_pids_limit == 0 && c.ulimit_nproc_hard < 0)
+                return fail(&e, -EINVAL, "DOCKER_CONTAINER_PIDS_LIMIT",
+                        "not set, and neither is DOCKER_CONTAINER_ULIMIT_NPROC_HARD: set one of them");
         if (c.container_pids_limit == 0)
                 c.container_pids_limit = c.ulimit_nproc_hard;
 
@@ -573,6 +565,9 @@ void config_free(struct config *c) {
         free(c->container_runtime);
         strv_free(c->image_allowlist);
         strv_free(c->warm_pool);
+        for (size_t i = 0; i < c->n_warm; i++)
+                free(c->warm[i].image);
+        free(c->warm);
         free(c->runtime_dir);
         free(c->listen_addr);
         memset(c, 0, sizeof(*c));

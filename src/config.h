@@ -24,7 +24,7 @@ struct config {
         int64_t container_memory;
         bool container_network_disabled;
         int64_t ulimit_nofile_soft, ulimit_nofile_hard;
-        int64_t ulimit_nproc_soft, ulimit_nproc_hard;
+        int64_t ulimit_nproc_soft, ulimit_nproc_hard; /* -1 when unset: no nproc ulimit */
         int64_t container_pids_limit; /* DOCKER_CONTAINER_PIDS_LIMIT, default the nproc hard limit */
         char **cap_add;               /* NULL-terminated, empty when unset */
         char **cap_drop;
@@ -38,7 +38,7 @@ struct config {
         char **image_allowlist;         /* RUN_IMAGE_ALLOWLIST, NULL when every image is allowed */
         bool wait_for_exit; /* RUN_WAIT_FOR_EXIT: answer at the container's exit, not its answer */
 
-        uint64_t max_request_size;   /* SERVER_MAX_REQUEST_SIZE, bytes of body; default 1 MiB */
+        uint64_t max_request_size;   /* SERVER_MAX_REQUEST_SIZE, bytes of body; default 2 MiB */
         uint64_t request_timeout_ms; /* SERVER_REQUEST_TIMEOUT, seconds; default 10 */
 
         /* Accepted for compatibility; under socket activation the socket unit owns them. */
@@ -49,7 +49,12 @@ struct config {
         bool debug_keep_container;
 
         /* The warm pool (see pool.h). */
-        char **warm_pool;         /* DOCKER_RUN_WARM_POOL: "image=count" items, NULL when unset */
+        char **warm_pool; /* DOCKER_RUN_WARM_POOL as given: "image=count" items, NULL when unset */
+        struct config_warm {
+                char *image;
+                unsigned count;
+        } * warm; /* the same, parsed: n_warm entries */
+        size_t n_warm;
         uint64_t warm_max_age_ms; /* DOCKER_RUN_WARM_MAX_AGE, seconds; default 600 */
         char *runtime_dir;        /* DOCKER_RUN_RUNTIME_DIRECTORY, else systemd's RUNTIME_DIRECTORY, else
                                      /run/docker-run */
@@ -62,7 +67,8 @@ struct config {
 #define CONFIG_TOKEN_CREDENTIAL "api-token"
 #define CONFIG_TOKEN_MAX        4096u
 
-#define CONFIG_DEFAULT_MAX_REQUEST_SIZE   (1024u * 1024u)
+/* The original's limit (actix-web's JSON default). */
+#define CONFIG_DEFAULT_MAX_REQUEST_SIZE   (2u * 1024u * 1024u)
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 10000u
 
 /* The sweeper answers no HTTP: it needs no access token (c->access_token stays NULL). */
@@ -80,9 +86,6 @@ void config_print(FILE *f);
 
 /* Free what config_load() allocated; accepts a zeroed struct. */
 void config_free(struct config *c);
-
-/* The i-th pool of DOCKER_RUN_WARM_POOL: its image (a new string) and count; -ENOENT past the last. */
-int config_warm_entry(const struct config *c, size_t i, char **ret_image, unsigned *ret_count);
 
 /* How many warm containers DOCKER_RUN_WARM_POOL keeps for image; 0 when none. */
 unsigned config_warm_count(const struct config *c, const char *image);

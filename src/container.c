@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -68,7 +69,9 @@ static int host_config(const struct config *c, json_object **ret) {
         if (!h || !ulimits || !tmpfs || !secopt)
                 return -ENOMEM;
 
-        if (append(ulimits, ulimit("nofile", c->ulimit_nofile_soft, c->ulimit_nofile_hard)) < 0 ||
+        if (append(ulimits, ulimit("nofile", c->ulimit_nofile_soft, c->ulimit_nofile_hard)) < 0)
+                return -ENOMEM;
+        if (c->ulimit_nproc_hard >= 0 &&
                 append(ulimits, ulimit("nproc", c->ulimit_nproc_soft, c->ulimit_nproc_hard)) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(mounts); i++)
@@ -104,28 +107,62 @@ static int host_config(const struct config *c, json_object **ret) {
 }
 
 /* FNV-1a: no cryptography needed, only a change detector between our own processes. */
-static void hash_hex(const char *s, char ret[static 17]) {
-        uint64_t h = 0xcbf29ce484222325ULL;
+static void fnv1a(uint64_t *h, const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++)
+                *h = (*h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+}
 
-        for (; *s; s++)
-                h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-        snprintf(ret, 17, "%016" PRIx64, h);
+/* One "key=length:value" line of the description: the length keeps a value from posing as the next line. */
+static void feed(uint64_t *h, const char *key, const char *value) {
+        char head[64];
+        int n;
+
+        n = snprintf(head, sizeof(head), "%s=%zu:", key, value ? strlen(value) : (size_t)0);
+        fnv1a(h, head, (size_t)n);
+        if (value)
+                fnv1a(h, value, strlen(value));
+        fnv1a(h, "\n", 1);
+}
+
+static void feed_int(uint64_t *h, const char *key, int64_t v) {
+        char buf[32];
+
+        snprintf(buf, sizeof(buf), "%" PRId64, v);
+        feed(h, key, buf);
+}
+
+static void feed_list(uint64_t *h, const char *key, char *const *l) {
+        size_t n = 0;
+
+        for (; l && l[n]; n++)
+                feed(h, key, l[n]);
+        feed_int(h, key, (int64_t)n);
 }
 
 int container_config_hash(const struct config *c, const char *image, char ret[static 17]) {
-        _cleanup_json_ json_object *o = NULL;
-        const char *s;
-        int r;
+        uint64_t h = 0xcbf29ce484222325ULL;
 
-        r = container_config_json(c, image, NULL, -1, false, &o);
-        if (r < 0)
-                return r;
-        /* The run's labels are not part of the configuration. */
-        json_object_object_del(o, "Labels");
-        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-        if (!s)
-                return -ENOMEM;
-        hash_hex(s, ret);
+        /* Everything a warm container is created with, written out by us in a fixed order: the digest
+         * changes when the configuration does, never when a library's serialization does. */
+        feed(&h, "image", image);
+        feed(&h, "hostname", c->container_hostname);
+        feed(&h, "user", c->container_user);
+        feed_int(&h, "memory", c->container_memory);
+        feed_int(&h, "network-disabled", c->container_network_disabled);
+        feed_int(&h, "nofile-soft", c->ulimit_nofile_soft);
+        feed_int(&h, "nofile-hard", c->ulimit_nofile_hard);
+        feed_int(&h, "nproc-soft", c->ulimit_nproc_soft);
+        feed_int(&h, "nproc-hard", c->ulimit_nproc_hard);
+        feed_int(&h, "pids", c->container_pids_limit);
+        feed_list(&h, "cap-add", c->cap_add);
+        feed_list(&h, "cap-drop", c->cap_drop);
+        feed_int(&h, "readonly-rootfs", c->readonly_rootfs);
+        feed(&h, "tmp-path", c->tmp_dir.path);
+        feed(&h, "tmp-options", c->tmp_dir.path ? c->tmp_dir.options : NULL);
+        feed(&h, "work-path", c->work_dir.path);
+        feed(&h, "work-options", c->work_dir.path ? c->work_dir.options : NULL);
+        feed(&h, "runtime", c->container_runtime);
+        snprintf(ret, 17, "%016" PRIx64, h);
         return 0;
 }
 

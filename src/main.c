@@ -14,6 +14,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "parse.h"
 #include "serve.h"
 #include "sweep.h"
 
@@ -64,21 +65,19 @@ int main(int argc, char *argv[]) {
         if (argc == 2 && strcmp(argv[1], "--check-config") == 0)
                 return check_config();
         if (argc > 1 && strcmp(argv[1], "--sweep") == 0) {
-                int64_t grace = SWEEP_GRACE_SEC;
-                char *end;
+                uint64_t grace = SWEEP_GRACE_SEC;
 
-                /* An optional grace in seconds, for tests and impatient operators. */
-                if (argc > 2) {
-                        grace = strtoll(argv[2], &end, 10);
-                        if (*end || grace < 0 || argc > 3) {
-                                fprintf(stderr, "Usage: docker-run --sweep [GRACE_SECONDS]\n");
-                                return SERVE_EXIT_INTERNAL;
-                        }
+                /* An optional grace in seconds, for tests and impatient operators; bounded, so that adding
+                 * it to a deadline can never wrap around into the past. */
+                if (argc > 3 || (argc == 3 && parse_u64_str(argv[2], 0, SWEEP_GRACE_MAX_SEC, &grace) < 0)) {
+                        fprintf(stderr, "Usage: docker-run --sweep [GRACE_SECONDS], at most %u seconds\n",
+                                SWEEP_GRACE_MAX_SEC);
+                        return SERVE_EXIT_INTERNAL;
                 }
                 signal(SIGPIPE, SIG_IGN);
                 if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
                         return SERVE_EXIT_INTERNAL;
-                r = sweep(grace);
+                r = sweep((int64_t)grace);
                 curl_global_cleanup();
                 return r;
         }

@@ -128,16 +128,10 @@ int sweep_run(const struct config *c, int64_t grace_sec) {
                 removed += sweep_one(d, c, json_object_array_get_idx(list, i), now, grace_sec);
 
         /* After a restart, a crash or a burst, the pools are topped up here. */
-        for (size_t i = 0;; i++) {
-                _cleanup_free_ char *image = NULL;
-                unsigned count;
+        for (size_t i = 0; i < c->n_warm; i++) {
+                const char *image = c->warm[i].image;
 
-                r = config_warm_entry(c, i, &image, &count);
-                if (r == -ENOENT)
-                        break;
-                if (r < 0)
-                        return r;
-                r = pool_fill(d, c, image, count, count);
+                r = pool_fill(d, c, image, c->warm[i].count, c->warm[i].count);
                 if (r < 0)
                         log_message(LOG_WARNING, "Failed to fill the warm pool of %s: %s, ignoring", image,
                                 docker_message(d));

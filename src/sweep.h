@@ -10,7 +10,8 @@
 #include "config.h"
 
 /* How long past its deadline a container may live before the sweeper takes it. */
-#define SWEEP_GRACE_SEC 30
+#define SWEEP_GRACE_SEC     30
+#define SWEEP_GRACE_MAX_SEC (10u * 366u * 86400u) /* ten years: more is a mistake, not a grace */
 
 /* What the sweeper knows of one container besides the engine's listing. */
 struct sweep_facts {

@@ -41,6 +41,8 @@ static const struct var reference[] = {
         { "RUN_MAX_OUTPUT_SIZE", "100000" },
 };
 
+/* The original's required variables but the nproc pair and DOCKER_CONTAINER_CAP_DROP (optional in its code).
+ */
 static const char *const required[] = {
         "API_ACCESS_TOKEN",
         "DOCKER_UNIX_SOCKET_PATH",
@@ -52,9 +54,6 @@ static const char *const required[] = {
         "DOCKER_CONTAINER_NETWORK_DISABLED",
         "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT",
         "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD",
-        "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT",
-        "DOCKER_CONTAINER_ULIMIT_NPROC_HARD",
-        "DOCKER_CONTAINER_CAP_DROP",
         "RUN_MAX_EXECUTION_TIME",
         "RUN_MAX_OUTPUT_SIZE",
 };
@@ -171,7 +170,7 @@ static void check_reference(const char *row, const struct config *c) {
                 (unsigned long long)c->max_execution_time_ms);
         CHECK(c->max_output_size == 100000, "%s: output size", row);
         CHECK(!c->image_allowlist, "%s: allowlist", row);
-        CHECK(c->max_request_size == CONFIG_DEFAULT_MAX_REQUEST_SIZE, "%s: request size", row);
+        CHECK(c->max_request_size == 2097152, "%s: request size 2 MiB, as the original", row);
         CHECK(c->request_timeout_ms == CONFIG_DEFAULT_REQUEST_TIMEOUT_MS, "%s: request timeout", row);
         CHECK(!c->listen_addr && c->listen_port == 0 && c->worker_threads == 0, "%s: listen", row);
         CHECK(!c->debug_keep_container, "%s: debug", row);
@@ -191,6 +190,25 @@ static void check_default_options(const char *row, const struct config *c) {
         CHECK(str_is(c->tmp_dir.options, "rw,noexec,nosuid,size=65536k"), "%s: tmp options", row);
         CHECK(str_is(c->work_dir.path, "/home/glot"), "%s: work path", row);
         CHECK(str_is(c->work_dir.options, "rw,exec,nosuid,size=131072k"), "%s: work options", row);
+}
+
+static void check_no_cap_drop(const char *row, const struct config *c) {
+        CHECK(c->cap_drop && !c->cap_drop[0], "%s: cap_drop empty", row);
+}
+
+static void check_no_nproc(const char *row, const struct config *c) {
+        CHECK(c->ulimit_nproc_soft == -1 && c->ulimit_nproc_hard == -1, "%s: no nproc ulimit", row);
+        CHECK(c->container_pids_limit == 100, "%s: pids limit %lld", row,
+                (long long)c->container_pids_limit);
+}
+
+static void check_warm(const char *row, const struct config *c) {
+        CHECK(c->n_warm == 2 && str_is(c->warm[0].image, "glot/python:latest") && c->warm[0].count == 4 &&
+                        str_is(c->warm[1].image, "reg:5000/glot/bash=x:1") && c->warm[1].count == 64,
+                "%s: the table", row);
+        CHECK(config_warm_count(c, "glot/python:latest") == 4, "%s: python count", row);
+        CHECK(config_warm_count(c, "glot/python") == 0, "%s: exact names", row);
+        CHECK(config_warm_count(c, "reg:5000/glot/bash=x:1") == 64, "%s: the last = splits", row);
 }
 
 static void check_custom_options(const char *row, const struct config *c) {
@@ -363,6 +381,30 @@ static const struct row {
         { "allowlist blanks", { { "RUN_IMAGE_ALLOWLIST", "   " } },
                 FAIL("RUN_IMAGE_ALLOWLIST", "empty: remove the variable to allow every image") },
 
+        { "cap drop unset", { { "DOCKER_CONTAINER_CAP_DROP", NULL } }, OK(check_no_cap_drop) },
+        { "no nproc, pids limit",
+                { { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", NULL },
+                        { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", NULL },
+                        { "DOCKER_CONTAINER_PIDS_LIMIT", "100" } },
+                OK(check_no_nproc) },
+        { "neither nproc nor pids limit",
+                { { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", NULL },
+                        { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", NULL } },
+                FAIL("DOCKER_CONTAINER_PIDS_LIMIT", "neither is DOCKER_CONTAINER_ULIMIT_NPROC_HARD") },
+        { "nproc soft alone", { { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", NULL } },
+                FAIL("DOCKER_CONTAINER_ULIMIT_NPROC_HARD", "set both or neither") },
+        { "nproc hard alone", { { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", NULL } },
+                FAIL("DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", "set both or neither") },
+        { "warm pools", { { "DOCKER_RUN_WARM_POOL", " glot/python:latest=4\treg:5000/glot/bash=x:1=64 " } },
+                OK(check_warm) },
+        { "warm pool twice", { { "DOCKER_RUN_WARM_POOL", "a=1 b=2 a=3" } },
+                FAIL("DOCKER_RUN_WARM_POOL", "image named twice") },
+        { "warm pool count 65", { { "DOCKER_RUN_WARM_POOL", "a=65" } },
+                FAIL("DOCKER_RUN_WARM_POOL", "COUNT 1 to 64") },
+        { "warm pool count 0", { { "DOCKER_RUN_WARM_POOL", "a=0" } },
+                FAIL("DOCKER_RUN_WARM_POOL", "COUNT 1 to 64") },
+        { "warm pool no image", { { "DOCKER_RUN_WARM_POOL", "=3" } },
+                FAIL("DOCKER_RUN_WARM_POOL", "IMAGE=COUNT") },
         { "memory out of range", { { "DOCKER_CONTAINER_MEMORY", "9223372036854775808" } },
                 FAIL("DOCKER_CONTAINER_MEMORY", "not between 0 and 9223372036854775807") },
         { "read timeout 0", { { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", "0" } },
