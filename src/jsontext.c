@@ -670,20 +670,57 @@ static int decode_next(const char *s, size_t len, size_t *pos, char out[4]) {
         return 1;
 }
 
-bool jsontext_string_eq(const char *span, size_t len, const char *plain) {
-        size_t pos = 1, n = strlen(plain), at = 0;
+/* Reads the decoded bytes of a string span one at a time. */
+struct decoder {
+        const char *s;
+        size_t len, pos;
         char piece[4];
-        int r;
+        int n, at;
+};
 
-        if (len < 2 || span[0] != '"')
+static bool decoder_init(struct decoder *d, const char *span, size_t len) {
+        *d = (struct decoder){ .s = span, .len = len, .pos = 1 };
+        return len >= 2 && span[0] == '"';
+}
+
+/* The next decoded byte, -1 at the closing quote, or -EBADMSG. */
+static int decoder_byte(struct decoder *d) {
+        if (d->at == d->n) {
+                d->n = decode_next(d->s, d->len, &d->pos, d->piece);
+                d->at = 0;
+                if (d->n <= 0)
+                        return d->n == 0 ? -1 : d->n;
+        }
+        return (uint8_t)d->piece[d->at++];
+}
+
+bool jsontext_string_eq(const char *span, size_t len, const char *plain) {
+        struct decoder d;
+
+        if (!decoder_init(&d, span, len))
+                return false;
+        for (size_t i = 0;; i++) {
+                int c = decoder_byte(&d);
+
+                if (c < 0)
+                        return c == -1 && plain[i] == '\0';
+                if (plain[i] == '\0' || c != (uint8_t)plain[i])
+                        return false;
+        }
+}
+
+bool jsontext_string_equal(const char *a, size_t alen, const char *b, size_t blen) {
+        struct decoder x, y;
+
+        if (!decoder_init(&x, a, alen) || !decoder_init(&y, b, blen))
                 return false;
         for (;;) {
-                r = decode_next(span, len, &pos, piece);
-                if (r <= 0)
-                        return r == 0 && at == n;
-                if (n - at < (size_t)r || memcmp(plain + at, piece, (size_t)r) != 0)
+                int cx = decoder_byte(&x), cy = decoder_byte(&y);
+
+                if (cx != cy || cx < -1)
                         return false;
-                at += (size_t)r;
+                if (cx == -1)
+                        return true;
         }
 }
 

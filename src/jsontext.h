@@ -37,11 +37,11 @@ struct jsontext {
         unsigned max_depth;      /* arrays and objects open at once, at most JSONTEXT_DEPTH_MAX */
         unsigned depth;          /* arrays and objects open now */
         uint8_t state;           /* what the next byte may be (the states are private to jsontext.c) */
-        uint8_t aux;    /* literal: next index; \u: hex digits left; UTF-8: continuation bytes left */
-        uint8_t lo, hi; /* UTF-8: the range of the next continuation byte */
-        bool key;       /* the string being read is an object key */
-        uint64_t stack[JSONTEXT_DEPTH_MAX /
-                       64]; /* bit d set: nesting level d is an object, clear: an array */
+        uint8_t aux;             /* literal: next index; \u: hex digits left; UTF-8: bytes left */
+        uint8_t lo, hi;          /* UTF-8: the range of the next continuation byte */
+        bool key;                /* the string being read is an object key */
+        /* Bit d set: nesting level d is an object; clear: an array. */
+        uint64_t stack[JSONTEXT_DEPTH_MAX / 64];
 };
 
 /* A value inside a text: its bytes (a string's with the quotes) and its type. */
@@ -58,8 +58,7 @@ struct jsontext_cursor {
         size_t pos;
 };
 
-/* Start validating a text that may nest arrays and objects max_depth deep (clamped to JSONTEXT_DEPTH_MAX).
- */
+/* Start validating a text; arrays and objects may nest max_depth deep (at most JSONTEXT_DEPTH_MAX). */
 void jsontext_init(struct jsontext *j, unsigned max_depth);
 
 /*
@@ -86,14 +85,19 @@ int jsontext_validate(const char *buf, size_t len, unsigned max_depth, struct js
 int jsontext_cursor_init(struct jsontext_cursor *c, const struct jsontext_value *object);
 
 /*
- * The next member of the object: its key (a string span, quotes included) and its value. Returns 1 per
- * member, 0 at the end (and on every later call), -EBADMSG if the bytes are not a valid object after all.
+ * The next member of a validated object: its key (a string span, quotes included) and its value. Returns 1
+ * per member, 0 at the end (and on every later call). On bytes that were not validated it never reads past
+ * the span, and returns -EBADMSG where the structure it relies on is missing.
  */
 int jsontext_object_next(
         struct jsontext_cursor *c, struct jsontext_value *ret_key, struct jsontext_value *ret_value);
 
 /* Whether a string span (quotes included) decodes to exactly the NUL-terminated plain. */
 bool jsontext_string_eq(const char *span, size_t len, const char *plain);
+
+/* Whether two string spans decode to the same bytes, as jsontext_string_decode() does: duplicate keys, say.
+ */
+bool jsontext_string_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 /*
  * Decode a string span (quotes included) of a validated text into out, NUL-terminated; *ret_len is the

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* jsontext-cases: the documents every jsontext test judges, shared by the unit test and the verdict program.
- */
+/* jsontext-cases: the documents the jsontext tests judge, shared by the unit test and jsontext-verdict. */
 #pragma once
 
 #include <stdbool.h>

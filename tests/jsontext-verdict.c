@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* jsontext-verdict: jsontext's and json-c's verdicts on documents, for the differential test against Python.
- */
+/* jsontext-verdict: jsontext's and json-c's verdicts, for the differential test against Python. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test-jsontext: the strict validator on a table of documents, fed at every split, and its string helpers.
- */
+/* test-jsontext: the strict validator on a table of documents fed at every split; the string helpers. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -277,11 +276,15 @@ static void test_object(void) {
         CHECK(jsontext_object_next(&c, &key, &value) == 0, "the end stays the end");
 
         /* The first and second keys are the same name: the caller can refuse the duplicate. */
+        struct jsontext_value first;
         jsontext_cursor_init(&c, &v);
-        jsontext_object_next(&c, &key, &value);
-        CHECK(jsontext_string_eq(key.ptr, key.len, "image"), "\"image\" is image");
+        jsontext_object_next(&c, &first, &value);
+        CHECK(jsontext_string_eq(first.ptr, first.len, "image"), "\"image\" is image");
         jsontext_object_next(&c, &key, &value);
         CHECK(jsontext_string_eq(key.ptr, key.len, "image"), "\"\\u0069mage\" is image");
+        CHECK(jsontext_string_equal(first.ptr, first.len, key.ptr, key.len), "the two keys are equal");
+        jsontext_object_next(&c, &key, &value);
+        CHECK(!jsontext_string_equal(first.ptr, first.len, key.ptr, key.len), "not the third");
 
         CHECK(jsontext_validate("{}", 2, DEPTH, &v, NULL, NULL) == 0 && jsontext_cursor_init(&c, &v) == 0 &&
                         jsontext_object_next(&c, &key, &value) == 0,
@@ -338,6 +341,35 @@ static void test_string_eq(void) {
                 CHECK(jsontext_string_eq(cases[i].span, strlen(cases[i].span), cases[i].plain) ==
                                 cases[i].eq,
                         "%s vs %s", cases[i].span, cases[i].plain);
+
+        static const struct {
+                const char *a, *b;
+                bool equal;
+        } pairs[] = {
+                { "\"image\"", "\"image\"", true },
+                { "\"image\"", "\"\\u0069mage\"", true },
+                { "\"\\u0069mage\"", "\"\\u0069\\u006d\\u0061\\u0067\\u0065\"", true },
+                { "\"image\"", "\"imag\"", false },
+                { "\"\"", "\"\"", true },
+                { "\"\"", "\"\\u0000\"", false },
+                { "\"\\u0000\"", "\"\\u0000\"", true },
+                { "\"caf\xc3\xa9\"", "\"caf\\u00e9\"", true },
+                { "\"\xf0\x9f\x98\x80\"", "\"\\ud83d\\ude00\"", true },
+                { "\"\\/\"", "\"/\"", true },
+                { "\"\\n\"", "\"\\u000a\"", true },
+                { "\"\\n\"", "\"n\"", false },
+                { "\"a\"", "a", false },
+                { "\"a", "\"a", false },
+                { "\"a\"", "\"a\"x", false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {
+                size_t la = strlen(pairs[i].a), lb = strlen(pairs[i].b);
+
+                CHECK(jsontext_string_equal(pairs[i].a, la, pairs[i].b, lb) == pairs[i].equal, "%s vs %s",
+                        pairs[i].a, pairs[i].b);
+                CHECK(jsontext_string_equal(pairs[i].b, lb, pairs[i].a, la) == pairs[i].equal, "%s vs %s",
+                        pairs[i].b, pairs[i].a);
+        }
 }
 
 static void test_string_decode(void) {
