@@ -490,8 +490,7 @@ static int head_try(struct slots *s) {
                 char name[32];
 
                 snprintf(name, sizeof(name), "slot-%u", k);
-                /* The holder writes, so that its going is a POLLHUP; O_RDWR opens a FIFO without blocking.
-                 */
+                /* Held open for writing, so that its going is a POLLHUP. */
                 fd = openat(s->slots_fd, name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
                 if (fd < 0)
                         return -errno;

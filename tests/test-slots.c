@@ -344,6 +344,8 @@ static void test_killed_holder(void) {
 
 /* Queue waiters first..last behind a held slot, each once the previous is in. */
 static void queue_up(struct child *w, int first, int last, int hold_ms, int cancel_fd) {
+        unsigned before = waiting();
+
         for (int i = first; i <= last; i++) {
                 w[i] = spawn(&(struct plan){ .count = 1,
                         .index = i,
@@ -351,7 +353,7 @@ static void queue_up(struct child *w, int first, int last, int hold_ms, int canc
                         .tag = -1,
                         .hold_ms = hold_ms,
                         .cancel_fd = cancel_fd });
-                CHECK(wait_waiting((unsigned)(i - first + 1)), "waiter %d queued", i);
+                CHECK(wait_waiting(before + (unsigned)(i - first + 1)), "waiter %d queued", i);
         }
 }
 
@@ -431,30 +433,41 @@ static void test_killed_waiters(void) {
 }
 
 static void test_cancel(void) {
-        struct child h, w[3];
+        struct child h, w[4];
         struct report rep = { 0 };
-        int cancel[2];
+        int cancel[2][2];
         usec_t t0;
 
         setup();
-        CHECK(pipe2(cancel, O_CLOEXEC) == 0, "pipe");
+        CHECK(pipe2(cancel[0], O_CLOEXEC) == 0 && pipe2(cancel[1], O_CLOEXEC) == 0, "pipes");
         h = spawn(&(struct plan){
                 .count = 1, .index = 0, .timeout_ms = 1000, .tag = -1, .hold_ms = -1, .cancel_fd = -1 });
         CHECK(expect_report(ACQUIRED, 0, 2000, &rep) && rep.r == 0, "holder");
-        queue_up(w, 1, 1, 5, cancel[0]);
-        queue_up(w, 2, 2, 5, -1);
-        CHECK(wait_waiting(2), "2 queued");
-        t0 = now_usec();
-        CHECK(write(cancel[1], "x", 1) == 1, "cancel");
-        CHECK(expect_report(ACQUIRED, 1, 2000, &rep) && rep.r == -ECANCELED, "cancelled: %d", rep.r);
-        CHECK(rep.at - t0 < 100 * USEC_PER_MSEC, "cancelled after %" PRIu64 " us", rep.at - t0);
-        CHECK(wait_waiting(1), "1 left");
+        queue_up(w, 1, 1, 5, cancel[0][0]);
+        queue_up(w, 2, 2, 5, cancel[1][0]);
+        queue_up(w, 3, 3, 5, -1);
+        CHECK(wait_waiting(3), "3 queued");
+
+        /* In the middle, then at the head: the third is left alone at the head. */
+        for (int i = 1; i >= 0; i--) {
+                t0 = now_usec();
+                CHECK(write(cancel[i][1], "x", 1) == 1, "cancel");
+                CHECK(expect_report(ACQUIRED, i + 1, 2000, &rep) && rep.r == -ECANCELED, "cancelled: %d",
+                        rep.r);
+                CHECK(rep.at - t0 < 100 * USEC_PER_MSEC, "cancelled after %" PRIu64 " us", rep.at - t0);
+                CHECK(wait_waiting((unsigned)i + 1), "%d left", i + 1);
+        }
         child_release(&h);
         CHECK(expect_report(RELEASED, 0, 2000, &rep), "holder released");
-        expect_order((const int[]){ 2 }, 1, rep.at, 50 * USEC_PER_MSEC);
-        CHECK(child_reap(&h) == 0 && child_reap(&w[1]) == 0 && child_reap(&w[2]) == 0, "exits");
-        close(cancel[0]);
-        close(cancel[1]);
+        expect_order((const int[]){ 3 }, 1, rep.at, 50 * USEC_PER_MSEC);
+        CHECK(child_reap(&h) == 0, "holder exit");
+        for (int i = 1; i <= 3; i++)
+                CHECK(child_reap(&w[i]) == 0, "waiter %d exit", i);
+        CHECK(queue_entries() == 0, "queue empty");
+        for (int i = 0; i < 2; i++) {
+                close(cancel[i][0]);
+                close(cancel[i][1]);
+        }
         teardown();
 }
 
@@ -514,9 +527,39 @@ static void test_mixed_counts(void) {
         d = spawn(&(struct plan){ .count = 3, .index = 3, .tag = -1, .hold_ms = -1, .cancel_fd = -1 });
         CHECK(expect_report(ACQUIRED, 3, 2000, &rep) && rep.r == 0, "count 3 takes slot 2: %d", rep.r);
         CHECK(held(1) == 1 && held(3) == 3, "held %u of 1, %u of 3", held(1), held(3));
+        CHECK(child_reap(&b) == 0 && child_reap(&c) == 0 && child_reap(&d) == 0, "exits");
+
+        /*
+         * Slot 1 is free, but one configured with 1 slot waits ahead: trying
+         * once does not pass it, waiting does, in turn, once it is served.
+         */
+        b = spawn(&(struct plan){
+                .count = 1, .index = 1, .timeout_ms = 5000, .tag = -1, .hold_ms = -1, .cancel_fd = -1 });
+        CHECK(wait_waiting(1), "count 1 waits");
+        c = spawn(&(struct plan){ .count = 2, .index = 2, .tag = -1, .cancel_fd = -1 });
+        CHECK(expect_report(ACQUIRED, 2, 2000, &rep) && rep.r == -ETIMEDOUT, "trying once stays behind: %d",
+                rep.r);
+        d = spawn(&(struct plan){
+                .count = 2, .index = 3, .timeout_ms = 5000, .tag = -1, .hold_ms = -1, .cancel_fd = -1 });
+        CHECK(wait_waiting(2), "count 2 waits behind");
+        child_release(&a);
+        CHECK(expect_report(ACQUIRED, 1, 2000, &rep) && rep.r == 0, "count 1 served first");
+        CHECK(expect_report(ACQUIRED, 3, 2000, &rep) && rep.r == 0, "then count 2");
         CHECK(child_reap(&a) == 0 && child_reap(&b) == 0 && child_reap(&c) == 0 && child_reap(&d) == 0,
                 "exits");
         teardown();
+}
+
+static unsigned open_fds(void) {
+        unsigned n = 0;
+        DIR *d = opendir("/proc/self/fd");
+
+        if (!d)
+                return 0;
+        for (struct dirent *de = readdir(d); de; de = readdir(d))
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n;
 }
 
 static void write_file(const char *name, const char *text, size_t len) {
@@ -538,9 +581,11 @@ static void test_robust(void) {
         struct slots *s;
         struct stat st;
         ssize_t n;
+        unsigned fds;
         int fd, r;
 
         setup();
+        fds = open_fds();
         r = slots_open(dir, 1, &s);
         CHECK(r == 0, "slots_open creates the directory: %d", r);
         CHECK(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700, "mode %o", st.st_mode & 07777);
@@ -565,7 +610,10 @@ static void test_robust(void) {
         r = slots_acquire(s, now_usec(), NULL, 0, NULL);
         CHECK(r == 0, "try once over a stale FIFO at the next ticket: %d", r);
         CHECK(queue_entries() == 0, "%u left", queue_entries());
+        CHECK(slots_set_tag(s, 5) == 0, "tag");
         s = slots_free(s);
+        CHECK(held(1) == 0, "slots_free() releases");
+        CHECK(open_fds() == fds, "descriptors: %u before, %u after", fds, open_fds());
 
         /* The counter torn while one waits: the next still queues behind it. */
         h = spawn(&(struct plan){
