@@ -41,8 +41,12 @@
 #define HEAD_RECHECK_USEC (200 * USEC_PER_MSEC)
 /* After a wake-up that freed nothing (a slot counted at that moment), the head pauses this long. */
 #define HEAD_PAUSE_USEC (2 * USEC_PER_MSEC)
-/* The POLLHUP a waiter sleeps on cannot be missed: this re-check only bounds the unforeseen. */
-#define QUEUE_RECHECK_USEC (1 * USEC_PER_SEC)
+/*
+ * The POLLHUP a waiter sleeps on cannot be missed (it is level-triggered and
+ * only the owner writes to its FIFO): this re-check only bounds the
+ * unforeseen, rarely, as hundreds of waiters may be paying for it.
+ */
+#define QUEUE_RECHECK_USEC (5 * USEC_PER_SEC)
 
 /* The state: next ticket, floor, check, as fixed-width text. */
 #define STATE_LEN   (20 + 1 + 20 + 1 + 16 + 1)

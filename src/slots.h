@@ -14,7 +14,9 @@
  * FIFOs too, one per waiter, each flocked by its owner while it waits;
  * queue/state holds the ticket counter and the lowest possibly-live ticket.
  * Processes configured with different counts may share DIR: each uses only
- * the slots below its own count.
+ * the slots below its own count. A slot is held by an open descriptor
+ * (O_CLOEXEC): a child forked while holding it keeps it until it exits or
+ * execs.
  */
 
 /* The largest count: a waiting head keeps one descriptor per slot open. */
