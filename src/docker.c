@@ -82,6 +82,16 @@ static int errno_from_curl(CURL *curl, CURLcode code) {
         }
 }
 
+/* Plain http to the engine's socket and nothing else; the string option is libcurl 7.85, the bitmask before
+ * it. */
+static CURLcode restrict_protocols(CURL *curl) {
+#if HAVE_DECL_CURLOPT_PROTOCOLS_STR
+        return curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+#else
+        return curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+#endif
+}
+
 static CURL *new_handle(const char *socket_path, uint64_t timeout_ms, char *errbuf) {
         CURL *curl = curl_easy_init();
 
@@ -91,7 +101,7 @@ static CURL *new_handle(const char *socket_path, uint64_t timeout_ms, char *errb
                 curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
                 curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK ||
                 curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-                curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK) {
+                restrict_protocols(curl) != CURLE_OK) {
                 curl_easy_cleanup(curl);
                 return NULL;
         }
