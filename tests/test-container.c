@@ -57,7 +57,8 @@ static void test_body(void) {
         CHECK(json_object_get_int64(get(o, "HostConfig/MemorySwap")) == 1000000000, "no hidden swap");
         CHECK(json_object_get_int64(get(o, "HostConfig/PidsLimit")) == 100, "pids");
         CHECK(streq(json_object_get_string(get(o, "Labels/docker-run.deadline")), "1234"), "deadline label");
-        CHECK(streq(json_object_get_string(get(o, "Labels/docker-run.request-id")), "00ff"), "request label");
+        CHECK(streq(json_object_get_string(get(o, "Labels/docker-run.request-id")), "00ff"),
+                "request label");
         ul = get(o, "HostConfig/Ulimits");
         CHECK(ul && json_object_array_length(ul) == 2, "nofile and nproc ulimits");
         json_object_put(o);
@@ -67,7 +68,8 @@ static void test_body(void) {
         r = container_config_json(&c, "img:1", "00ff", 1234, false, &o);
         ul = get(o, "HostConfig/Ulimits");
         CHECK(r == 0 && ul && json_object_array_length(ul) == 1 &&
-                        streq(json_object_get_string(get(json_object_array_get_idx(ul, 0), "Name")), "nofile"),
+                        streq(json_object_get_string(get(json_object_array_get_idx(ul, 0), "Name")),
+                                "nofile"),
                 "no nproc ulimit when unset");
         json_object_put(o);
 }

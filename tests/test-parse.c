@@ -85,7 +85,8 @@ int main(void) {
 
                 CHECK(r == integers[i].ret, "u64 \"%s\": returned %d", integers[i].s, r);
                 if (r == 0)
-                        CHECK(v == integers[i].value, "u64 \"%s\": %llu", integers[i].s, (unsigned long long)v);
+                        CHECK(v == integers[i].value, "u64 \"%s\": %llu", integers[i].s,
+                                (unsigned long long)v);
                 else
                         CHECK(v == 12345, "u64 \"%s\": value untouched on failure", integers[i].s);
         }
@@ -93,9 +94,11 @@ int main(void) {
                 uint64_t v = 12345;
                 int r = parse_scaled(scaled[i].s, strlen(scaled[i].s), scaled[i].scale, scaled[i].max, &v);
 
-                CHECK(r == scaled[i].ret, "scaled \"%s\" x10^%u: returned %d", scaled[i].s, scaled[i].scale, r);
+                CHECK(r == scaled[i].ret, "scaled \"%s\" x10^%u: returned %d", scaled[i].s, scaled[i].scale,
+                        r);
                 if (r == 0)
-                        CHECK(v == scaled[i].value, "scaled \"%s\": %llu", scaled[i].s, (unsigned long long)v);
+                        CHECK(v == scaled[i].value, "scaled \"%s\": %llu", scaled[i].s,
+                                (unsigned long long)v);
                 else
                         CHECK(v == 12345, "scaled \"%s\": value untouched on failure", scaled[i].s);
         }
