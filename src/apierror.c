@@ -29,6 +29,7 @@ static const struct {
         [APIERROR_REQUEST_IMAGE] = { "request.image", 400 },
         [APIERROR_REQUEST_IMAGE_NOT_ALLOWED] = { "request.image.not_allowed", 403 },
         [APIERROR_REQUEST_PAYLOAD] = { "request.payload", 400 },
+        [APIERROR_REQUEST_LIMITS] = { "request.limits", 400 },
         [APIERROR_DOCKER_UNIXSOCKET] = { "docker.unixsocket", 500 },
         [APIERROR_DOCKER_VERSION] = { "docker.version", 500 },
         [APIERROR_DOCKER_CONTAINER_CREATE] = { "docker.container.create", 400 },

@@ -1,173 +1,233 @@
 /* SPDX-License-Identifier: MIT */
 /* body: pure checks of the JSON the API takes (the request body) and passes on (the runner's answer). */
 #include <errno.h>
-#include <limits.h>
-#include <stdbool.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "body.h"
+#include "parse.h"
 #include "util.h"
 
-static bool only_whitespace(const char *s, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-                        return false;
-        return true;
-}
+/* Top-level members looked at; past this many, a body is refused rather than searched at length. */
+#define MEMBERS_MAX 64
 
-/* One JSON document and nothing but whitespace after it; *ret_end is where it ends. */
-static int parse_one(const char *buf, size_t len, int flags, json_object **ret, size_t *ret_end, char *msg,
-        size_t msglen) {
-        json_tokener *tok;
-        json_object *o;
-        enum json_tokener_error e;
-        size_t end;
+static int reject(enum apierror e, enum apierror *ret_error, char *msg, size_t msglen, const char *fmt, ...)
+        _printf_(5, 6);
+static int reject(
+        enum apierror e, enum apierror *ret_error, char *msg, size_t msglen, const char *fmt, ...) {
+        va_list ap;
 
-        if (len > INT_MAX) {
-                snprintf(msg, msglen, "document too large");
-                return -EBADMSG;
-        }
-        tok = json_tokener_new_ex(BODY_JSON_MAX_DEPTH);
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, flags);
-        o = json_tokener_parse_ex(tok, buf, (int)len);
-        e = json_tokener_get_error(tok);
-        end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (!o) {
-                snprintf(msg, msglen, "%s",
-                        len == 0 || e == json_tokener_continue ? "unexpected end of input"
-                                                               : json_tokener_error_desc(e));
-                return -EBADMSG;
-        }
-        if (end > len || !only_whitespace(buf + end, len - end)) {
-                json_object_put(o);
-                snprintf(msg, msglen, "trailing data after the document");
-                return -EBADMSG;
-        }
-        *ret = o;
-        *ret_end = end;
-        return 0;
-}
-
-static int reject(enum apierror e, enum apierror *ret_error, char *msg, size_t msglen, const char *why) {
         *ret_error = e;
-        snprintf(msg, msglen, "%s", why);
+        va_start(ap, fmt);
+        vsnprintf(msg, msglen, fmt, ap);
+        va_end(ap);
         return -EBADMSG;
 }
 
-int body_parse_request(const char *buf, size_t len, struct body_request *ret, enum apierror *ret_error,
+static int image_of(const struct jsontext_value *v, struct body_request *ret, enum apierror *ret_error,
         char *msg, size_t msglen) {
-        json_object *o = NULL, *image, *payload;
-        char why[128];
-        const char *s;
-        size_t n, end;
-        int r;
+        size_t n = 0;
 
-        /* Leading whitespace is whitespace too; the tokener only skips it inside. */
-        while (len > 0 && only_whitespace(buf, 1)) {
-                buf++;
-                len--;
-        }
-        r = parse_one(
-                buf, len, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8, &o, &end, why, sizeof(why));
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                *ret_error = APIERROR_REQUEST_JSON;
-                snprintf(msg, msglen, "Invalid JSON body: %s", why);
-                return r;
-        }
-        if (!json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
-                return reject(APIERROR_REQUEST_JSON, ret_error, msg, msglen,
-                        "Invalid JSON body: expected an object");
-        }
-        if (!json_object_object_get_ex(o, "image", &image) ||
-                !json_object_is_type(image, json_type_string)) {
-                json_object_put(o);
+        if (v->type != JSONTEXT_STRING)
                 return reject(APIERROR_REQUEST_IMAGE, ret_error, msg, msglen,
                         "Invalid request: \"image\" must be a string");
-        }
-        s = json_object_get_string(image);
-        n = (size_t)json_object_get_string_len(image);
         /* The engine validates references; we only keep what reaches logs and URLs printable and bounded. */
-        if (n == 0 || n > BODY_IMAGE_MAX || strlen(s) != n ||
-                strspn(s, "abcdefghijklmnopqrstuvwxyz"
-                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                          "._-/:@+") != n) {
-                json_object_put(o);
+        if (jsontext_string_decode(v->ptr, v->len, ret->image, sizeof(ret->image), &n) < 0 || n == 0 ||
+                strlen(ret->image) != n ||
+                strspn(ret->image, "abcdefghijklmnopqrstuvwxyz"
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                   "._-/:@+") != n)
                 return reject(APIERROR_REQUEST_IMAGE, ret_error, msg, msglen,
-                        "Invalid request: \"image\" must be 1 to 512 characters of an image reference");
+                        "Invalid request: \"image\" must be 1 to %d characters of an image reference "
+                        "(letters, digits and ._-/:@+)",
+                        BODY_IMAGE_MAX);
+        return 0;
+}
+
+/* One member of "limits": a number, at most its maximum, exactly representable in its unit. */
+static int limit_of(const struct jsontext_value *v, const char *key, unsigned scale, uint64_t min,
+        uint64_t max, const char *unit, uint64_t *ret, enum apierror *ret_error, char *msg, size_t msglen) {
+        int r;
+
+        if (v->type != JSONTEXT_NUMBER)
+                return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
+                        "Invalid request: \"limits.%s\" must be a number", key);
+        r = parse_scaled(v->ptr, v->len, scale, max, ret);
+        if (r == -ERANGE)
+                return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
+                        "Invalid request: \"limits.%s\" is above the configured maximum (%s)", key, unit);
+        if (r < 0)
+                return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
+                        "Invalid request: \"limits.%s\" must be a non-negative number%s", key,
+                        scale > 0 ? " with at most three decimals" : " of whole bytes");
+        if (*ret < min)
+                return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
+                        "Invalid request: \"limits.%s\" is below its minimum (%s)", key, unit);
+        return 0;
+}
+
+static int limits_of(const struct jsontext_value *v, const struct body_maxima *max, struct body_request *ret,
+        enum apierror *ret_error, char *msg, size_t msglen) {
+        struct jsontext_value key, value, seen[3] = { 0 };
+        struct jsontext_cursor c;
+        char unit[96];
+        int r;
+
+        if (v->type != JSONTEXT_OBJECT || jsontext_cursor_init(&c, v) < 0)
+                return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
+                        "Invalid request: \"limits\" must be an object");
+        while ((r = jsontext_object_next(&c, &key, &value)) > 0) {
+                static const char *const names[] = { "executionTime", "outputSize", "memory" };
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(names); i++)
+                        if (jsontext_string_eq(key.ptr, key.len, names[i]))
+                                break;
+                if (i == ELEMENTSOF(names))
+                        return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
+                                "Invalid request: unknown key in \"limits\" (known: executionTime, "
+                                "outputSize, "
+                                "memory)");
+                if (seen[i].ptr)
+                        return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
+                                "Invalid request: \"limits.%s\" given twice", names[i]);
+                seen[i] = value;
         }
-        if (!json_object_object_get_ex(o, "payload", &payload) ||
-                !json_object_is_type(payload, json_type_object)) {
-                json_object_put(o);
+        if (r < 0)
+                return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
+                        "Invalid request: \"limits\" must be an object");
+
+        if (seen[0].ptr) {
+                snprintf(unit, sizeof(unit), "%.1f to %" PRIu64 ".%03" PRIu64 " seconds",
+                        BODY_EXECUTION_MIN_MS / 1000.0, max->execution_time_ms / 1000,
+                        max->execution_time_ms % 1000);
+                r = limit_of(&seen[0], "executionTime", 3, BODY_EXECUTION_MIN_MS, max->execution_time_ms,
+                        unit, &ret->execution_time_ms, ret_error, msg, msglen);
+                if (r < 0)
+                        return r;
+        }
+        if (seen[1].ptr) {
+                snprintf(unit, sizeof(unit), "1 to %" PRIu64 " bytes", max->output_size);
+                r = limit_of(&seen[1], "outputSize", 0, 1, max->output_size, unit, &ret->output_size,
+                        ret_error, msg, msglen);
+                if (r < 0)
+                        return r;
+        }
+        if (seen[2].ptr) {
+                uint64_t top = max->memory > 0 ? (uint64_t)max->memory : (uint64_t)INT64_MAX, m = 0;
+
+                if (max->memory > 0)
+                        snprintf(
+                                unit, sizeof(unit), "%d to %" PRId64 " bytes", BODY_MEMORY_MIN, max->memory);
+                else
+                        snprintf(unit, sizeof(unit), "at least %d bytes", BODY_MEMORY_MIN);
+                r = limit_of(&seen[2], "memory", 0, BODY_MEMORY_MIN, top, unit, &m, ret_error, msg, msglen);
+                if (r < 0)
+                        return r;
+                ret->memory = (int64_t)m;
+        }
+        ret->limits_given = true;
+        return 0;
+}
+
+int body_parse_request(const char *buf, size_t len, const struct body_maxima *max, struct body_request *ret,
+        enum apierror *ret_error, char *msg, size_t msglen) {
+        struct body_request b = {
+                .execution_time_ms = max->execution_time_ms,
+                .output_size = max->output_size,
+                .memory = max->memory,
+        };
+        struct jsontext_value root, keys[MEMBERS_MAX], key, value, image = { 0 }, payload = { 0 },
+                                                                   limits = { 0 };
+        struct jsontext_cursor c;
+        const char *why = NULL;
+        size_t at = 0, n = 0;
+        int r;
+
+        if (jsontext_validate(buf, len, BODY_JSON_MAX_DEPTH, &root, &why, &at) < 0)
+                return reject(APIERROR_REQUEST_JSON, ret_error, msg, msglen,
+                        "Invalid JSON body: %s at byte %zu", why ?: "not JSON", at);
+        if (root.type != JSONTEXT_OBJECT || jsontext_cursor_init(&c, &root) < 0)
+                return reject(APIERROR_REQUEST_JSON, ret_error, msg, msglen,
+                        "Invalid JSON body: expected an object");
+
+        while ((r = jsontext_object_next(&c, &key, &value)) > 0) {
+                /* A key twice would leave it to chance which one counts: ours or the runner's reading. */
+                if (n == MEMBERS_MAX)
+                        return reject(APIERROR_REQUEST_JSON, ret_error, msg, msglen,
+                                "Invalid JSON body: more than %d keys", MEMBERS_MAX);
+                for (size_t i = 0; i < n; i++)
+                        if (jsontext_string_equal(keys[i].ptr, keys[i].len, key.ptr, key.len))
+                                return reject(APIERROR_REQUEST_JSON, ret_error, msg, msglen,
+                                        "Invalid JSON body: a key is given twice");
+                keys[n++] = key;
+                if (jsontext_string_eq(key.ptr, key.len, "image"))
+                        image = value;
+                else if (jsontext_string_eq(key.ptr, key.len, "payload"))
+                        payload = value;
+                else if (jsontext_string_eq(key.ptr, key.len, "limits"))
+                        limits = value;
+        }
+        if (r < 0)
+                return reject(APIERROR_REQUEST_JSON, ret_error, msg, msglen,
+                        "Invalid JSON body: expected an object");
+
+        if (!image.ptr)
+                return reject(APIERROR_REQUEST_IMAGE, ret_error, msg, msglen,
+                        "Invalid request: \"image\" must be a string");
+        r = image_of(&image, &b, ret_error, msg, msglen);
+        if (r < 0)
+                return r;
+        if (!payload.ptr || payload.type != JSONTEXT_OBJECT)
                 return reject(APIERROR_REQUEST_PAYLOAD, ret_error, msg, msglen,
                         "Invalid request: \"payload\" must be an object");
+        b.payload = payload.ptr;
+        b.payload_len = payload.len;
+        if (limits.ptr) {
+                r = limits_of(&limits, max, &b, ret_error, msg, msglen);
+                if (r < 0)
+                        return r;
         }
-        *ret = (struct body_request){ .root = o, .image = s, .payload = payload };
+        *ret = b;
         return 0;
 }
 
 int body_check_runner_output(const char *buf, size_t len, size_t *ret_end, char *msg, size_t msglen) {
-        json_object *o = NULL;
-        size_t start = 0, end;
-        int r;
+        struct jsontext_value v;
+        const char *why = NULL;
+        size_t at = 0;
 
-        if (len == 0 || only_whitespace(buf, len)) {
-                snprintf(msg, msglen, "no output");
+        if (jsontext_validate(buf, len, BODY_JSON_MAX_DEPTH, &v, &why, &at) < 0) {
+                snprintf(msg, msglen, "%s at byte %zu", why ?: "not JSON", at);
                 return -EBADMSG;
         }
-        while (only_whitespace(buf + start, 1))
-                start++;
-        r = parse_one(buf + start, len - start, JSON_TOKENER_VALIDATE_UTF8, &o, &end, msg, msglen);
-        if (r < 0)
-                return r;
-        if (!json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
+        if (v.type != JSONTEXT_OBJECT) {
                 snprintf(msg, msglen, "not an object");
                 return -EBADMSG;
         }
-        json_object_put(o);
-        *ret_end = start + end;
+        *ret_end = (size_t)(v.ptr + v.len - buf);
         return 0;
 }
 
-int body_watch_init(struct body_watch *w) {
-        *w = (struct body_watch){ .tok = json_tokener_new_ex(BODY_JSON_MAX_DEPTH) };
-        if (!w->tok)
-                return -ENOMEM;
-        json_tokener_set_flags(w->tok, JSON_TOKENER_VALIDATE_UTF8);
-        return 0;
+void body_watch_init(struct body_watch *w) {
+        *w = (struct body_watch){ 0 };
+        jsontext_init(&w->text, BODY_JSON_MAX_DEPTH);
 }
 
 void body_watch_feed(struct body_watch *w, const char *buf, size_t len) {
-        json_object *o;
-        size_t start = w->fed;
+        enum jsontext_status s;
 
         if (w->complete || w->failed || len <= w->fed)
                 return;
+        s = jsontext_feed(&w->text, buf + w->fed, len - w->fed, NULL);
         w->fed = len;
-        if (len - start > INT_MAX) {
+        /* The type is known from the value's first byte: anything but an object can never be the answer. */
+        if (s == JSONTEXT_INVALID || (w->text.type != JSONTEXT_NONE && w->text.type != JSONTEXT_OBJECT))
                 w->failed = true;
-                return;
+        else if (s == JSONTEXT_DONE) {
+                w->complete = true;
+                w->end = w->text.end;
         }
-        o = json_tokener_parse_ex(w->tok, buf + start, (int)(len - start));
-        if (o) {
-                w->complete = json_object_is_type(o, json_type_object);
-                w->failed = !w->complete;
-                json_object_put(o);
-        } else if (json_tokener_get_error(w->tok) != json_tokener_continue)
-                w->failed = true;
-}
-
-void body_watch_done(struct body_watch *w) {
-        if (w->tok)
-                json_tokener_free(w->tok);
-        w->tok = NULL;
 }

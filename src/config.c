@@ -406,6 +406,11 @@ static int parse_warm_pools(struct errmsg *e, char **items, struct config *c) {
         return 0;
 }
 
+int64_t config_run_seconds(const struct config *c) {
+        return (int64_t)((c->max_execution_time_ms + 999) / 1000) +
+               (int64_t)((c->docker_read_timeout_ms * 3 + 999) / 1000);
+}
+
 unsigned config_warm_count(const struct config *c, const char *image) {
         for (size_t i = 0; i < c->n_warm; i++)
                 if (streq(c->warm[i].image, image))

@@ -87,6 +87,10 @@ void config_print(FILE *f);
 /* Free what config_load() allocated; accepts a zeroed struct. */
 void config_free(struct config *c);
 
+/* The longest a run may take from its claim or create to its end, in whole seconds: the execution limit and
+ * three engine calls. A container older than that by the sweeper's grace is left over. */
+int64_t config_run_seconds(const struct config *c);
+
 /* How many warm containers DOCKER_RUN_WARM_POOL keeps for image; 0 when none. */
 unsigned config_warm_count(const struct config *c, const char *image);
 

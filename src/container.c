@@ -58,7 +58,7 @@ static json_object *ulimit(const char *name, int64_t soft, int64_t hard) {
         return u;
 }
 
-static int host_config(const struct config *c, json_object **ret) {
+static int host_config(const struct config *c, int64_t memory, json_object **ret) {
         _cleanup_json_ json_object *h = NULL, *ulimits = NULL, *tmpfs = NULL, *secopt = NULL;
         const struct config_tmpfs *mounts[] = { &c->tmp_dir, &c->work_dir };
 
@@ -81,10 +81,10 @@ static int host_config(const struct config *c, json_object **ret) {
         if (append(secopt, json_object_new_string("no-new-privileges")) < 0)
                 return -ENOMEM;
 
-        if (add(h, "Memory", json_object_new_int64(c->container_memory)) < 0)
+        if (add(h, "Memory", json_object_new_int64(memory)) < 0)
                 return -ENOMEM;
         /* Equal to Memory: the engine would otherwise allow as much swap again. */
-        if (c->container_memory > 0 && add(h, "MemorySwap", json_object_new_int64(c->container_memory)) < 0)
+        if (memory > 0 && add(h, "MemorySwap", json_object_new_int64(memory)) < 0)
                 return -ENOMEM;
         /* The pids cgroup counts this container alone, unlike nproc, which counts the uid across the host.
          */
@@ -166,35 +166,36 @@ int container_config_hash(const struct config *c, const char *image, char ret[st
         return 0;
 }
 
-int container_config_json(const struct config *c, const char *image, const char *request_id,
-        int64_t deadline, bool pool, json_object **ret) {
+int container_config_json(const struct config *c, const struct container_params *p, json_object **ret) {
         _cleanup_json_ json_object *o = NULL, *labels = NULL, *h = NULL;
         char deadline_str[32];
         int r;
 
-        r = host_config(c, &h);
+        r = host_config(c, p->memory, &h);
         if (r < 0)
                 return r;
         o = json_object_new_object();
         labels = json_object_new_object();
         if (!o || !labels)
                 return -ENOMEM;
-        snprintf(deadline_str, sizeof(deadline_str), "%" PRId64, deadline);
+        snprintf(deadline_str, sizeof(deadline_str), "%" PRId64, p->deadline);
         if (add(labels, CONTAINER_LABEL, json_object_new_string("true")) < 0)
                 return -ENOMEM;
-        if (pool) {
+        if (p->instance) {
                 char hash[17];
 
-                r = container_config_hash(c, image, hash);
+                r = container_config_hash(c, p->image, hash);
                 if (r < 0)
                         return r;
-                if (add(labels, CONTAINER_LABEL_POOL, json_object_new_string(image)) < 0 ||
+                if (add(labels, CONTAINER_LABEL_POOL, json_object_new_string(p->image)) < 0 ||
+                        add(labels, CONTAINER_LABEL_INSTANCE, json_object_new_string(p->instance)) < 0 ||
                         add(labels, CONTAINER_LABEL_CONFIG, json_object_new_string(hash)) < 0)
                         return -ENOMEM;
-        }
-        if (!pool && request_id &&
-                (add(labels, CONTAINER_LABEL_REQUEST, json_object_new_string(request_id)) < 0 ||
-                        add(labels, CONTAINER_LABEL_DEADLINE, json_object_new_string(deadline_str)) < 0))
+        } else if (add(labels, CONTAINER_LABEL_REQUEST, json_object_new_string(p->request_id ?: "")) < 0 ||
+                   add(labels, CONTAINER_LABEL_DEADLINE, json_object_new_string(deadline_str)) < 0)
+                return -ENOMEM;
+        /* DEBUG_KEEP_CONTAINER: kept for inspection, so the sweeper must leave it too. */
+        if (c->debug_keep_container && add(labels, CONTAINER_LABEL_KEEP, json_object_new_string("true")) < 0)
                 return -ENOMEM;
 
         if (add(o, "Hostname", json_object_new_string(c->container_hostname)) < 0 ||
@@ -205,7 +206,7 @@ int container_config_json(const struct config *c, const char *image, const char 
                 add(o, "Tty", json_object_new_boolean(false)) < 0 ||
                 add(o, "OpenStdin", json_object_new_boolean(true)) < 0 ||
                 add(o, "StdinOnce", json_object_new_boolean(true)) < 0 ||
-                add(o, "Image", json_object_new_string(image)) < 0 ||
+                add(o, "Image", json_object_new_string(p->image)) < 0 ||
                 add(o, "NetworkDisabled", json_object_new_boolean(c->container_network_disabled)) < 0 ||
                 add(o, "Labels", TAKE_PTR(labels)) < 0 || add(o, "HostConfig", TAKE_PTR(h)) < 0)
                 return -ENOMEM;

@@ -345,30 +345,43 @@ int docker_remove(struct docker *d, const char *id) {
         return r;
 }
 
-int docker_list(struct docker *d, const char *label, const char *status, json_object **ret) {
-        _cleanup_json_ json_object *filters = NULL, *labels = NULL, *statuses = NULL, *answer = NULL;
+static int filter_add(json_object *filters, const char *key, const char *value) {
+        json_object *a;
+
+        if (!json_object_object_get_ex(filters, key, &a)) {
+                a = json_object_new_array();
+                if (!a || json_object_object_add(filters, key, a) < 0)
+                        return -ENOMEM;
+        }
+        if (json_object_array_add(a, json_object_new_string(value)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int docker_list(struct docker *d, const struct docker_list_query *q, json_object **ret) {
+        _cleanup_json_ json_object *filters = NULL, *answer = NULL;
         _cleanup_free_ char *escaped = NULL;
         const char *s;
-        char path[2048];
+        char path[2048], limit[32] = "";
         int r;
 
         /* Built with json-c: an image in a label value must not break out of the filter. */
         filters = json_object_new_object();
-        labels = json_object_new_array();
-        if (!filters || !labels || json_object_array_add(labels, json_object_new_string(label)) < 0 ||
-                json_object_object_add(filters, "label", TAKE_PTR(labels)) < 0)
+        if (!filters)
                 return -ENOMEM;
-        if (status) {
-                statuses = json_object_new_array();
-                if (!statuses || json_object_array_add(statuses, json_object_new_string(status)) < 0 ||
-                        json_object_object_add(filters, "status", TAKE_PTR(statuses)) < 0)
+        for (size_t i = 0; i < ELEMENTSOF(q->labels) && q->labels[i]; i++)
+                if (filter_add(filters, "label", q->labels[i]) < 0)
                         return -ENOMEM;
-        }
+        if ((q->status && filter_add(filters, "status", q->status) < 0) ||
+                (q->before && filter_add(filters, "before", q->before) < 0))
+                return -ENOMEM;
         s = json_object_to_json_string_ext(filters, JSON_C_TO_STRING_PLAIN);
         escaped = s ? curl_easy_escape(d->curl, s, 0) : NULL;
         if (!escaped)
                 return -ENOMEM;
-        r = snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", escaped);
+        if (q->limit > 0)
+                snprintf(limit, sizeof(limit), "&limit=%u", q->limit);
+        r = snprintf(path, sizeof(path), "/containers/json?all=1%s&filters=%s", limit, escaped);
         if (r < 0 || (size_t)r >= sizeof(path))
                 return -ENAMETOOLONG;
         r = request(d, "GET", path, NULL, 0);

@@ -54,8 +54,17 @@ int docker_kill(struct docker *d, const char *id);
  * removed. */
 int docker_remove(struct docker *d, const char *id);
 
-/* GET /containers/json?all=1 filtered by a label ("key" or "key=value") and, unless NULL, a status. */
-int docker_list(struct docker *d, const char *label, const char *status, json_object **ret);
+/* What to list: containers with every label given ("key" or "key=value"), of the status unless NULL, created
+ * before the container before unless NULL, the newest limit of them unless 0. */
+struct docker_list_query {
+        const char *labels[3];
+        const char *status;
+        const char *before;
+        unsigned limit;
+};
+
+/* GET /containers/json?all=1 with the query's filters: the engine's array, newest first. */
+int docker_list(struct docker *d, const struct docker_list_query *q, json_object **ret);
 
 /*
  * Attach to a created container's stdin, stdout and stderr on a connection of

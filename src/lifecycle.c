@@ -17,12 +17,18 @@ void lifecycle_init(struct lifecycle *l, struct docker *d, const struct config *
         snprintf(l->name, sizeof(l->name), "docker-run-%s", request_id);
 }
 
-int lifecycle_create(struct lifecycle *l, const char *image, int64_t wall_deadline) {
+int lifecycle_create(struct lifecycle *l, const char *image, int64_t memory, int64_t wall_deadline) {
         _cleanup_json_ json_object *body = NULL;
+        struct container_params p = {
+                .image = image,
+                .request_id = l->request_id,
+                .deadline = wall_deadline,
+                .memory = memory,
+        };
         usec_t t;
         int r;
 
-        r = container_config_json(l->config, image, l->request_id, wall_deadline, false, &body);
+        r = container_config_json(l->config, &p, &body);
         if (r < 0)
                 return r;
         t = now_usec();
@@ -98,6 +104,14 @@ int lifecycle_remove(struct lifecycle *l, usec_t deadline) {
         if (r >= 0 && l->warm)
                 pool_release(l->config, l->id);
         return r;
+}
+
+void lifecycle_abandon(struct lifecycle *l) {
+        if (l->warm && l->id)
+                pool_release(l->config, l->id);
+        free(l->id);
+        l->id = NULL;
+        l->warm = l->running = false;
 }
 
 void lifecycle_done(struct lifecycle *l) {

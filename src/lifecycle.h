@@ -26,7 +26,7 @@ void lifecycle_init(struct lifecycle *l, struct docker *d, const struct config *
 
 /* Create the run's container by its name. Returns 0, or the engine call's error; when the answer timed out
  * the container may exist all the same: lifecycle_remove() looks for it by name. */
-int lifecycle_create(struct lifecycle *l, const char *image, int64_t wall_deadline);
+int lifecycle_create(struct lifecycle *l, const char *image, int64_t memory, int64_t wall_deadline);
 
 /* Claim a running warm container of image: 0, -ENOENT when none is free (silently: the caller goes cold). */
 int lifecycle_claim(struct lifecycle *l, const char *image, int64_t wall_deadline);
@@ -43,6 +43,9 @@ int lifecycle_start(struct lifecycle *l);
  * DEBUG_KEEP_CONTAINER the container is stopped and kept instead. Returns 0 once it is gone (or kept).
  */
 int lifecycle_remove(struct lifecycle *l, usec_t deadline);
+
+/* Forget a claimed warm container that turned out to be gone: release its claim, start over cold. */
+void lifecycle_abandon(struct lifecycle *l);
 
 /* Free what the lifecycle owns; the container itself is the caller's business (lifecycle_remove). */
 void lifecycle_done(struct lifecycle *l);

@@ -8,13 +8,40 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "container.h"
+#include "parse.h"
 #include "pool.h"
 #include "util.h"
+
+#define MACHINE_ID_MAX 64
+
+void pool_instance(const struct config *c, char ret[static 17]) {
+        char id[MACHINE_ID_MAX + 1] = "";
+        uint64_t h = 0xcbf29ce484222325ULL;
+        _cleanup_close_ int fd = -1;
+        ssize_t n = -1;
+
+        /* Without a machine id (a bare container), the host name still tells hosts apart. */
+        fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0)
+                n = read(fd, id, MACHINE_ID_MAX);
+        if (n > 0)
+                id[n] = '\0';
+        else if (gethostname(id, sizeof(id) - 1) < 0)
+                id[0] = '\0';
+        id[strcspn(id, "\n")] = '\0';
+        for (const char *s = id; *s; s++)
+                h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+        h = (h ^ '\n') * 0x100000001b3ULL;
+        for (const char *s = c->runtime_dir; *s; s++)
+                h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+        snprintf(ret, 17, "%016" PRIx64, h);
+}
 
 static int claim_path(const struct config *c, const char *id, char *buf, size_t size) {
         int r = snprintf(buf, size, "%s/claim-%s", c->runtime_dir, id);
@@ -24,19 +51,24 @@ static int claim_path(const struct config *c, const char *id, char *buf, size_t 
         return 0;
 }
 
-/* The pool's members: running, of this image, created under the present configuration. */
+/* The pool's members: running, of this image and instance, created under the present configuration. */
 static int list_members(struct docker *d, const struct config *c, const char *image, json_object **ret) {
         _cleanup_json_ json_object *all = NULL, *members = NULL;
-        _cleanup_free_ char *label = NULL;
-        char hash[17];
+        _cleanup_free_ char *pool_label = NULL, *instance_label = NULL;
+        char hash[17], instance[17];
         int r;
 
         r = container_config_hash(c, image, hash);
         if (r < 0)
                 return r;
-        if (asprintf(&label, CONTAINER_LABEL_POOL "=%s", image) < 0)
+        pool_instance(c, instance);
+        if (asprintf(&pool_label, CONTAINER_LABEL_POOL "=%s", image) < 0)
                 return -ENOMEM;
-        r = docker_list(d, label, "running", &all);
+        if (asprintf(&instance_label, CONTAINER_LABEL_INSTANCE "=%s", instance) < 0)
+                return -ENOMEM;
+        r = docker_list(d,
+                &(struct docker_list_query){ .labels = { pool_label, instance_label }, .status = "running" },
+                &all);
         if (r < 0)
                 return r;
         members = json_object_new_array();
@@ -69,6 +101,35 @@ static bool is_claimed(const struct config *c, const char *id) {
         return claim_path(c, id, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
 }
 
+int pool_claim_id(const struct config *c, const char *id, int64_t deadline) {
+        char path[4096], tmp[4096 + 32], text[32];
+        _cleanup_close_ int fd = -1;
+        uint64_t nonce = 0;
+        int len, r;
+
+        r = claim_path(c, id, path, sizeof(path));
+        if (r < 0)
+                return r;
+        (void)mkdir(c->runtime_dir, 0700);
+        if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != (ssize_t)sizeof(nonce))
+                nonce = (uint64_t)getpid() ^ (uint64_t)now_usec();
+        /* Written whole under a name of our own, then linked into place: a claim file is never seen
+         * half-written, and link() fails when another claim exists. */
+        snprintf(tmp, sizeof(tmp), "%s/.claim-%s.%016" PRIx64, c->runtime_dir, id, nonce);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        len = snprintf(text, sizeof(text), "%" PRId64 "\n", deadline);
+        if (write(fd, text, (size_t)len) != len) {
+                r = errno > 0 ? -errno : -EIO;
+                (void)unlink(tmp);
+                return r;
+        }
+        r = link(tmp, path) < 0 ? -errno : 0;
+        (void)unlink(tmp);
+        return r;
+}
+
 int pool_claim(
         struct docker *d, const struct config *c, const char *image, int64_t deadline, char **ret_id) {
         _cleanup_json_ json_object *members = NULL;
@@ -84,32 +145,21 @@ int pool_claim(
         /* Start at a random member so that handlers arriving together mostly try different ones. */
         if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != (ssize_t)sizeof(start))
                 start = (size_t)getpid();
-        (void)mkdir(c->runtime_dir, 0700);
 
         for (size_t i = 0; i < n; i++) {
                 const char *id = member_id(json_object_array_get_idx(members, (start + i) % n));
-                _cleanup_close_ int fd = -1;
-                char path[4096], text[32];
                 char *copy;
-                int len;
 
-                if (!id || claim_path(c, id, path, sizeof(path)) < 0)
+                if (!id)
                         continue;
-                fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (fd < 0) {
-                        if (errno == EEXIST)
-                                continue; /* another handler won this one */
-                        return -errno;
-                }
-                len = snprintf(text, sizeof(text), "%" PRId64 "\n", deadline);
-                if (write(fd, text, (size_t)len) != len) {
-                        r = errno > 0 ? -errno : -EIO;
-                        (void)unlink(path);
+                r = pool_claim_id(c, id, deadline);
+                if (r == -EEXIST)
+                        continue; /* another handler won this one */
+                if (r < 0)
                         return r;
-                }
                 copy = strdup(id);
                 if (!copy) {
-                        (void)unlink(path);
+                        pool_release(c, id);
                         return -ENOMEM;
                 }
                 *ret_id = copy;
@@ -128,6 +178,8 @@ void pool_release(const struct config *c, const char *id) {
 int pool_claim_deadline(const struct config *c, const char *id, int64_t *ret) {
         _cleanup_close_ int fd = -1;
         char path[4096], text[32];
+        struct stat st;
+        uint64_t v;
         ssize_t n;
 
         if (claim_path(c, id, path, sizeof(path)) < 0)
@@ -136,20 +188,30 @@ int pool_claim_deadline(const struct config *c, const char *id, int64_t *ret) {
         if (fd < 0)
                 return -errno;
         n = read(fd, text, sizeof(text) - 1);
-        if (n <= 0)
-                return -EBADMSG;
-        text[n] = '\0';
-        if (sscanf(text, "%" SCNd64, ret) != 1)
-                return -EBADMSG;
+        if (n > 0 && text[n - 1] == '\n' && parse_u64(text, (size_t)n - 1, 0, INT64_MAX, &v) == 0) {
+                *ret = (int64_t)v;
+                return 0;
+        }
+        /* It exists, so it is claimed: judge it by its age, as if its run had started when it was made. */
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        *ret = (int64_t)st.st_mtime + config_run_seconds(c);
         return 0;
 }
 
 static int start_one(struct docker *d, const struct config *c, const char *image) {
         _cleanup_json_ json_object *body = NULL;
         _cleanup_free_ char *id = NULL;
+        char instance[17];
         int r;
 
-        r = container_config_json(c, image, NULL, -1, true, &body);
+        pool_instance(c, instance);
+        r = container_config_json(c,
+                &(struct container_params){ .image = image,
+                        .deadline = -1,
+                        .memory = c->container_memory,
+                        .instance = instance },
+                &body);
         if (r < 0)
                 return r;
         r = docker_create(d, NULL, body, &id);

@@ -21,7 +21,8 @@ int pump_init(struct pump *p, const struct pump_params *params) {
                 .early = params->early,
         };
         stream_demux_init(&p->demux, params->max_output);
-        return body_watch_init(&p->watch);
+        body_watch_init(&p->watch);
+        return 0;
 }
 
 static void close_stdin(struct pump *p) {
@@ -156,5 +157,4 @@ const struct stream_buffer *pump_output(const struct pump *p, enum stream_type t
 
 void pump_done(struct pump *p) {
         stream_demux_done(&p->demux);
-        body_watch_done(&p->watch);
 }

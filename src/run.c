@@ -23,8 +23,8 @@ struct run {
         struct docker_stream *stream;
         struct pump pump;
         bool pumped;
-        json_object *request_json;
-        const char *image; /* points into request_json */
+        struct body_request body; /* the image, the payload's bytes and the limits of this run */
+        const char *image;        /* body.image */
         usec_t deadline;
 };
 
@@ -36,7 +36,6 @@ static struct run *run_free(struct run *r) {
         docker_stream_free(r->stream);
         lifecycle_done(&r->life);
         docker_free(r->docker);
-        json_object_put(r->request_json);
         free(r);
         return NULL;
 }
@@ -56,28 +55,29 @@ static void fail_engine(struct request *q, int r, enum apierror refused, const c
 
 /* The run's deadline as wall-clock time, for labels and claims: the sweeper compares it across processes. */
 static int64_t wall_deadline(const struct config *c) {
-        return (int64_t)time(NULL) + (int64_t)((c->max_execution_time_ms + 999) / 1000) +
-               (int64_t)((c->docker_read_timeout_ms * 3 + 999) / 1000);
+        return (int64_t)time(NULL) + config_run_seconds(c);
 }
 
-/* Validate the body; on success run->image points into run->request_json. */
-static int parse_body(struct request *q, json_object **ret_payload) {
-        struct body_request b;
+/* Validate the body: the image, the payload's bytes, the limits asked for. */
+static int parse_body(struct request *q) {
+        const struct config *c = q->config;
+        struct body_maxima max = {
+                .execution_time_ms = c->max_execution_time_ms,
+                .output_size = c->max_output_size,
+                .memory = c->container_memory,
+        };
         enum apierror e;
         char msg[256];
         int r;
 
-        r = body_parse_request(q->http.body.ptr, q->http.body.len, &b, &e, msg, sizeof(msg));
-        if (r == -ENOMEM)
-                answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
-        else if (r < 0)
+        r = body_parse_request(
+                q->http.body.ptr, q->http.body.len, &max, &q->run->body, &e, msg, sizeof(msg));
+        if (r < 0) {
                 answer_fail(&q->answer, e, "%s", msg);
-        if (r < 0)
                 return r;
-        q->run->request_json = b.root;
-        q->run->image = b.image;
-        q->log.image = b.image;
-        *ret_payload = b.payload;
+        }
+        q->run->image = q->run->body.image;
+        q->log.image = q->run->image;
         return 0;
 }
 
@@ -88,7 +88,7 @@ static void take_runner_output(struct request *q, const struct pump *p) {
         char why[256];
         size_t end;
         char *body;
-        int r;
+        int r = 0;
 
         if (in->len > 0)
                 return answer_fail_bytes(&q->answer, APIERROR_CODERUNNER_STDIN,
@@ -97,9 +97,11 @@ static void take_runner_output(struct request *q, const struct pump *p) {
                 return answer_fail_bytes(&q->answer, APIERROR_CODERUNNER_STDERR,
                         "Code runner failed with the following message: ", err->data, err->len);
 
-        r = body_check_runner_output(out->data, out->len, &end, why, sizeof(why));
-        if (r == -ENOMEM)
-                return answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+        /* Answered early, the answer is the first whole object; at the exit, all of stdout must be one. */
+        if (p->watch.complete && p->early)
+                end = p->watch.end;
+        else
+                r = body_check_runner_output(out->data, out->len, &end, why, sizeof(why));
         if (r < 0)
                 return answer_fail(&q->answer, APIERROR_CODERUNNER_STDOUT_DECODE,
                         "Failed to decode json returned from code runner: %s", why);
@@ -143,7 +145,7 @@ static enum outcome judge(struct request *q, enum pump_end e) {
                 return OUTCOME_ANSWER;
         case PUMP_TOO_BIG:
                 answer_fail(&q->answer, APIERROR_LIMITS_READ_SIZE, "Max output size exceeded (%llu bytes)",
-                        (unsigned long long)c->max_output_size);
+                        (unsigned long long)run->body.output_size);
                 return OUTCOME_ANSWER;
         case PUMP_BAD_FRAME:
                 answer_fail(&q->answer, APIERROR_DOCKER_STREAM_READ,
@@ -164,37 +166,15 @@ static enum outcome judge(struct request *q, enum pump_end e) {
         return OUTCOME_ANSWER;
 }
 
-/* A cold container: created, attached (before start, as docker run does: no output is missed), the payload
- * handed to the engine, started. From the start's answer on the deadline runs. */
-static enum outcome cold_container(struct request *q) {
-        struct run *run = q->run;
-        int r;
-
-        if (request_stopped(q))
-                return OUTCOME_INTERRUPTED;
-        r = lifecycle_create(&run->life, run->image, wall_deadline(q->config));
-        q->log.container_id = run->life.id;
-        if (r < 0) {
-                fail_engine(q, r, APIERROR_DOCKER_CONTAINER_CREATE, "create container");
-                return OUTCOME_ANSWER;
-        }
-        r = lifecycle_attach(&run->life, &run->stream);
-        if (r < 0) {
-                fail_engine(q, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
-                return OUTCOME_ANSWER;
-        }
-        return OUTCOME_ANSWER;
-}
-
-static int start_pump(struct request *q, const char *payload, size_t payload_len) {
+static int start_pump(struct request *q) {
         struct run *run = q->run;
         const struct config *c = q->config;
         struct pump_params p = {
                 .stream = run->stream,
-                .payload = payload,
-                .payload_len = payload_len,
+                .payload = run->body.payload,
+                .payload_len = run->body.payload_len,
                 .write_timeout = c->docker_write_timeout_ms * USEC_PER_MSEC,
-                .max_output = c->max_output_size,
+                .max_output = run->body.output_size,
                 .hangup_fd = q->conn->in_fd,
                 .hangup_events = conn_hangup_events(q->conn),
                 .sigfd = q->sigfd,
@@ -209,45 +189,86 @@ static int start_pump(struct request *q, const char *payload, size_t payload_len
         return r;
 }
 
-static enum outcome run_container(struct request *q, const char *payload, size_t payload_len) {
+/*
+ * A warm container, claimed and attached; its runner has been waiting on stdin, so the deadline starts at
+ * the claim. -ENOENT when none can serve: no pool, none free, the request asks for another memory limit than
+ * the pool's (fixed at create), or the claimed one turned out to be gone; the caller goes cold.
+ */
+static int warm_container(struct request *q) {
         struct run *run = q->run;
-        const struct config *c = q->config;
-        enum outcome o;
-        usec_t t;
+        int r;
+
+        if (run->body.memory != q->config->container_memory)
+                return -ENOENT;
+        r = lifecycle_claim(&run->life, run->image, wall_deadline(q->config));
+        if (r < 0)
+                return -ENOENT;
+        run->deadline = now_usec() + run->body.execution_time_ms * USEC_PER_MSEC;
+        q->log.container_id = run->life.id;
+        r = lifecycle_attach(&run->life, &run->stream);
+        if (r == -EREMOTEIO && (docker_status(run->docker) == 404 || docker_status(run->docker) == 409)) {
+                /* Removed or stopped since the list: the cold path, as if the pool had been empty. */
+                log_message(LOG_WARNING, "Warm container %s is gone (%s), running cold", run->life.id,
+                        docker_message(run->docker));
+                lifecycle_abandon(&run->life);
+                q->log.container_id = NULL;
+                return -ENOENT;
+        }
+        if (r < 0) {
+                fail_engine(q, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
+                return 0;
+        }
+        return start_pump(q);
+}
+
+/*
+ * A cold container: created, attached (before start, as docker run does: no output is missed), the payload
+ * handed to the engine, started. After a stop signal nothing is created or started. From the start's answer
+ * on the deadline runs.
+ */
+static enum outcome cold_container(struct request *q) {
+        struct run *run = q->run;
         int r;
 
         if (request_stopped(q))
                 return OUTCOME_INTERRUPTED;
-        r = lifecycle_claim(&run->life, run->image, wall_deadline(c));
-        if (r >= 0) {
-                /* The deadline starts at the claim: the runner has been waiting on its stdin. */
-                run->deadline = now_usec() + c->max_execution_time_ms * USEC_PER_MSEC;
-                q->log.container_id = run->life.id;
-                r = lifecycle_attach(&run->life, &run->stream);
-                if (r < 0) {
-                        fail_engine(q, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
-                        return OUTCOME_ANSWER;
-                }
-                if (start_pump(q, payload, payload_len) < 0)
-                        return OUTCOME_ANSWER;
-        } else {
-                o = cold_container(q);
-                if (o != OUTCOME_ANSWER || q->answer.failed)
-                        return o;
-                if (start_pump(q, payload, payload_len) < 0)
-                        return OUTCOME_ANSWER;
-                /* The engine holds stdin until the container runs: the payload waits there, not on a trip.
-                 */
-                pump_send_now(&run->pump);
-                if (request_stopped(q))
-                        return OUTCOME_INTERRUPTED;
-                r = lifecycle_start(&run->life);
-                if (r < 0) {
-                        fail_engine(q, r, APIERROR_DOCKER_CONTAINER_START, "start container");
-                        return OUTCOME_ANSWER;
-                }
-                run->deadline = now_usec() + c->max_execution_time_ms * USEC_PER_MSEC;
+        r = lifecycle_create(&run->life, run->image, run->body.memory, wall_deadline(q->config));
+        q->log.container_id = run->life.id;
+        if (r < 0) {
+                fail_engine(q, r, APIERROR_DOCKER_CONTAINER_CREATE, "create container");
+                return OUTCOME_ANSWER;
         }
+        r = lifecycle_attach(&run->life, &run->stream);
+        if (r < 0) {
+                fail_engine(q, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
+                return OUTCOME_ANSWER;
+        }
+        if (start_pump(q) < 0)
+                return OUTCOME_ANSWER;
+        /* The engine holds stdin until the container runs: the payload waits there, not on a round trip. */
+        pump_send_now(&run->pump);
+        if (request_stopped(q))
+                return OUTCOME_INTERRUPTED;
+        r = lifecycle_start(&run->life);
+        if (r < 0) {
+                fail_engine(q, r, APIERROR_DOCKER_CONTAINER_START, "start container");
+                return OUTCOME_ANSWER;
+        }
+        run->deadline = now_usec() + run->body.execution_time_ms * USEC_PER_MSEC;
+        return OUTCOME_ANSWER;
+}
+
+static enum outcome run_container(struct request *q) {
+        struct run *run = q->run;
+        enum outcome o = OUTCOME_ANSWER;
+        usec_t t;
+
+        if (request_stopped(q))
+                return OUTCOME_INTERRUPTED;
+        if (warm_container(q) == -ENOENT)
+                o = cold_container(q);
+        if (o != OUTCOME_ANSWER || q->answer.failed)
+                return o;
         t = now_usec();
         o = judge(q, pump_run(&run->pump, run->deadline));
         q->log.run_usec = now_usec() - t;
@@ -256,9 +277,6 @@ static enum outcome run_container(struct request *q, const char *payload, size_t
 
 enum outcome run_serve(struct request *q) {
         const struct config *c = q->config;
-        json_object *payload = NULL;
-        const char *s;
-        size_t len;
         int r;
 
         q->run = calloc(1, sizeof(*q->run));
@@ -266,18 +284,11 @@ enum outcome run_serve(struct request *q) {
                 answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
                 return OUTCOME_ANSWER;
         }
-        if (parse_body(q, &payload) < 0)
+        if (parse_body(q) < 0)
                 return OUTCOME_ANSWER;
         if (!config_image_allowed(c, q->run->image)) {
                 answer_fail(&q->answer, APIERROR_REQUEST_IMAGE_NOT_ALLOWED,
                         "Image '%s' is not in RUN_IMAGE_ALLOWLIST", q->run->image);
-                return OUTCOME_ANSWER;
-        }
-        s = json_object_to_json_string_length(
-                payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        if (!s) {
-                answer_fail(&q->answer, APIERROR_DOCKER_PAYLOAD_SERIALIZE,
-                        "Failed to send payload to stream: serialization failed");
                 return OUTCOME_ANSWER;
         }
         r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, &q->run->docker);
@@ -286,7 +297,7 @@ enum outcome run_serve(struct request *q) {
                 return OUTCOME_ANSWER;
         }
         lifecycle_init(&q->run->life, q->run->docker, c, q->id);
-        return run_container(q, s, len);
+        return run_container(q);
 }
 
 /* One run, one warm container: the pool is topped up by the handler that used it, after all else. */

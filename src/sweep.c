@@ -12,23 +12,10 @@
 #include "container.h"
 #include "docker.h"
 #include "log.h"
+#include "parse.h"
 #include "pool.h"
 #include "sweep.h"
 #include "util.h"
-
-static bool parse_int64(const char *s, int64_t *ret) {
-        char *end;
-        long long v;
-
-        if (!s || !*s || strspn(s, "0123456789") != strlen(s))
-                return false;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno != 0 || *end)
-                return false;
-        *ret = v;
-        return true;
-}
 
 static const char *string_field(json_object *o, const char *key) {
         json_object *v;
@@ -47,85 +34,200 @@ static bool created(json_object *container, int64_t *ret) {
         return true;
 }
 
-bool sweep_expired(json_object *container, const struct sweep_facts *f) {
+enum sweep_verdict sweep_judge(json_object *container, const struct sweep_facts *f) {
         json_object *labels = NULL;
-        const char *state;
-        int64_t deadline, born;
+        const char *state, *label;
+        int64_t born;
+        uint64_t deadline;
 
         json_object_object_get_ex(container, "Labels", &labels);
+        label = string_field(labels, CONTAINER_LABEL_KEEP);
+        if (label && streq(label, "true"))
+                return SWEEP_KEEP;
+        /* Subtracting the grace from now, which is small, can never overflow as adding it to a deadline can.
+         */
         if (string_field(labels, CONTAINER_LABEL_POOL)) {
+                /* Another service's pool: its claims are in its runtime directory, not ours to judge. */
+                if (!f->own_instance)
+                        return SWEEP_KEEP;
                 if (f->claim_deadline >= 0)
-                        return f->now > f->claim_deadline + f->grace_sec;
+                        return f->now - f->grace_sec > f->claim_deadline ? SWEEP_REMOVE : SWEEP_KEEP;
                 state = string_field(container, "State");
                 if (f->pool_count == 0 || !f->config_current || !state || !streq(state, "running"))
-                        return true;
-                return created(container, &born) && f->now > born + (int64_t)(f->warm_max_age_ms / 1000);
+                        return SWEEP_RETIRE;
+                if (created(container, &born) && f->now > born + (int64_t)(f->warm_max_age_ms / 1000))
+                        return SWEEP_RETIRE;
+                return SWEEP_KEEP;
         }
-        if (parse_int64(string_field(labels, CONTAINER_LABEL_DEADLINE), &deadline))
-                return f->now > deadline + f->grace_sec;
+        label = string_field(labels, CONTAINER_LABEL_DEADLINE);
+        if (label && parse_u64_str(label, 0, INT64_MAX, &deadline) == 0)
+                return f->now - f->grace_sec > (int64_t)deadline ? SWEEP_REMOVE : SWEEP_KEEP;
         /* No readable deadline: judge by age, as if the run had started when the container was created. */
         if (created(container, &born))
-                return f->now > born + (int64_t)(f->max_execution_time_ms / 1000) + f->grace_sec;
-        return false;
+                return f->now - f->grace_sec > born + f->run_seconds ? SWEEP_REMOVE : SWEEP_KEEP;
+        return SWEEP_KEEP;
 }
 
-static int sweep_one(
-        struct docker *d, const struct config *c, json_object *container, int64_t now, int64_t grace_sec) {
+/* What the sweeper decided to remove, collected from every page before anything is removed: the pages are
+ * read with "before" the last container of the page, which must still exist. */
+struct doomed {
+        char id[65];
+        bool pool;
+        bool retire;
+};
+
+struct sweep {
+        const struct config *c;
+        struct docker *d;
+        int64_t now, grace_sec;
+        char instance[17];
+        struct doomed *doomed;
+        size_t n_doomed, allocated;
+        size_t listed, pages;
+};
+
+static int judge_one(struct sweep *s, json_object *container) {
         struct sweep_facts f = {
-                .now = now,
-                .grace_sec = grace_sec,
-                .max_execution_time_ms = c->max_execution_time_ms,
-                .warm_max_age_ms = c->warm_max_age_ms,
+                .now = s->now,
+                .grace_sec = s->grace_sec,
+                .run_seconds = config_run_seconds(s->c),
+                .warm_max_age_ms = s->c->warm_max_age_ms,
                 .claim_deadline = -1,
         };
         const char *id = string_field(container, "Id"), *pool;
         json_object *labels = NULL;
-        int r;
+        enum sweep_verdict v;
 
-        if (!id)
+        if (!id || strlen(id) > 64)
                 return 0;
         json_object_object_get_ex(container, "Labels", &labels);
         pool = string_field(labels, CONTAINER_LABEL_POOL);
         if (pool) {
+                const char *have = string_field(labels, CONTAINER_LABEL_CONFIG),
+                           *instance = string_field(labels, CONTAINER_LABEL_INSTANCE);
                 char hash[17];
-                const char *have = string_field(labels, CONTAINER_LABEL_CONFIG);
 
-                f.pool_count = config_warm_count(c, pool);
-                f.config_current = have && container_config_hash(c, pool, hash) == 0 && streq(have, hash);
-                if (pool_claim_deadline(c, id, &f.claim_deadline) < 0)
+                f.own_instance = instance && streq(instance, s->instance);
+                f.pool_count = config_warm_count(s->c, pool);
+                f.config_current = have && container_config_hash(s->c, pool, hash) == 0 && streq(have, hash);
+                if (f.own_instance && pool_claim_deadline(s->c, id, &f.claim_deadline) < 0)
                         f.claim_deadline = -1;
         }
-        if (!sweep_expired(container, &f))
+        v = sweep_judge(container, &f);
+        if (v == SWEEP_KEEP)
                 return 0;
-        r = docker_remove(d, id);
-        if (r < 0) {
-                log_message(LOG_WARNING, "Failed to remove leftover container %s: %s, ignoring", id,
-                        docker_message(d));
-                return 0;
+        if (s->n_doomed == s->allocated) {
+                size_t n = s->allocated ? s->allocated * 2 : 256;
+                struct doomed *p = reallocarray(s->doomed, n, sizeof(*p));
+
+                if (!p)
+                        return -ENOMEM;
+                s->doomed = p;
+                s->allocated = n;
         }
-        if (pool)
-                pool_release(c, id);
-        log_message(LOG_NOTICE, "Removed %s container %s", pool ? "stale warm" : "leftover", id);
-        return 1;
+        snprintf(s->doomed[s->n_doomed].id, sizeof(s->doomed[0].id), "%s", id);
+        s->doomed[s->n_doomed].pool = pool != NULL;
+        s->doomed[s->n_doomed].retire = v == SWEEP_RETIRE;
+        s->n_doomed++;
+        return 0;
+}
+
+/* Every container of ours, a page at a time: one answer never grows with the number of leftovers. */
+static int list_all(struct sweep *s) {
+        char before[65] = "";
+
+        for (;;) {
+                _cleanup_json_ json_object *page = NULL;
+                size_t n;
+                int r;
+
+                r = docker_list(s->d,
+                        &(struct docker_list_query){ .labels = { CONTAINER_LABEL "=true" },
+                                .before = before[0] ? before : NULL,
+                                .limit = SWEEP_PAGE },
+                        &page);
+                if (r < 0)
+                        return r;
+                n = json_object_array_length(page);
+                s->pages++;
+                s->listed += n;
+                for (size_t i = 0; i < n; i++) {
+                        r = judge_one(s, json_object_array_get_idx(page, i));
+                        if (r < 0)
+                                return r;
+                }
+                if (n < SWEEP_PAGE)
+                        return 0;
+                snprintf(before, sizeof(before), "%s",
+                        string_field(json_object_array_get_idx(page, n - 1), "Id") ?: "");
+                if (!before[0])
+                        return -EBADMSG;
+                if (s->pages % 10 == 0)
+                        log_message(LOG_INFO, "Sweep: %zu containers listed, %zu to remove so far",
+                                s->listed, s->n_doomed);
+        }
+}
+
+static int remove_doomed(struct sweep *s, usec_t budget_end, size_t *ret_retired) {
+        int removed = 0;
+
+        *ret_retired = 0;
+        for (size_t i = 0; i < s->n_doomed; i++) {
+                struct doomed *x = &s->doomed[i];
+                int r;
+
+                if (now_usec() >= budget_end) {
+                        log_message(LOG_WARNING,
+                                "Sweep: time is up, %zu container(s) left for the next pass",
+                                s->n_doomed - i);
+                        break;
+                }
+                /* An unclaimed warm container may be claimed by a handler right now: claim it first. */
+                if (x->retire && pool_claim_id(s->c, x->id, s->now + config_run_seconds(s->c)) < 0)
+                        continue;
+                r = docker_remove(s->d, x->id);
+                if (r < 0) {
+                        log_message(LOG_WARNING, "Failed to remove leftover container %s: %s, ignoring",
+                                x->id, docker_message(s->d));
+                        if (x->retire)
+                                pool_release(s->c, x->id);
+                        continue;
+                }
+                if (x->pool)
+                        pool_release(s->c, x->id);
+                removed++;
+                *ret_retired += x->retire;
+                log_message(
+                        LOG_NOTICE, "Removed %s container %s", x->pool ? "stale warm" : "leftover", x->id);
+                if (removed % SWEEP_PAGE == 0)
+                        log_message(LOG_INFO, "Sweep: %d of %zu removed", removed, s->n_doomed);
+        }
+        return removed;
 }
 
 int sweep_run(const struct config *c, int64_t grace_sec) {
         _cleanup_docker_ struct docker *d = NULL;
-        _cleanup_json_ json_object *list = NULL;
-        int64_t now = (int64_t)time(NULL);
-        int removed = 0, r;
+        struct sweep s = { .c = c, .now = (int64_t)time(NULL), .grace_sec = grace_sec };
+        usec_t budget_end = now_usec() + SWEEP_BUDGET_SEC * USEC_PER_SEC;
+        size_t retired = 0;
+        int removed, r;
 
         r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, &d);
         if (r < 0)
                 return r;
-        r = docker_list(d, CONTAINER_LABEL "=true", NULL, &list);
+        s.d = d;
+        pool_instance(c, s.instance);
+        r = list_all(&s);
         if (r < 0) {
                 log_message(LOG_ERR, "Failed to list containers labelled %s: %s", CONTAINER_LABEL,
-                        docker_message(d));
+                        r == -ENOMEM ? "out of memory" : docker_message(d));
+                free(s.doomed);
                 return r;
         }
-        for (size_t i = 0; i < json_object_array_length(list); i++)
-                removed += sweep_one(d, c, json_object_array_get_idx(list, i), now, grace_sec);
+        removed = remove_doomed(&s, budget_end, &retired);
+        free(s.doomed);
+        log_message(LOG_INFO, "Sweep: %zu containers listed in %zu page(s), %d removed (%zu stale warm)",
+                s.listed, s.pages, removed, retired);
 
         /* After a restart, a crash or a burst, the pools are topped up here. */
         for (size_t i = 0; i < c->n_warm; i++) {

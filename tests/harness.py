@@ -23,6 +23,11 @@ SKIP = 77
 
 RUNNER = "docker-run-test/runner:latest"
 
+# One runtime directory for every test run (claims, run slots, metrics), as one service's: the same pool
+# instance from run to run, so a run's sweeps also clear what an interrupted earlier run left.
+RUNTIME_DIR = os.environ.get("DOCKER_RUN_TEST_RUNTIME_DIR", "/tmp/docker-run-test-runtime")
+os.makedirs(RUNTIME_DIR, mode=0o700, exist_ok=True)
+
 # The original's reference configuration (API.md), with a short deadline for the tests.
 REFERENCE = {
     "API_ACCESS_TOKEN": TOKEN,
@@ -45,13 +50,13 @@ REFERENCE = {
     "DOCKER_CONTAINER_WORK_DIR_OPTIONS": "rw,exec,nosuid,size=131072k",
     "RUN_MAX_EXECUTION_TIME": "5",
     "RUN_MAX_OUTPUT_SIZE": "100000",
+    "DOCKER_RUN_RUNTIME_DIRECTORY": RUNTIME_DIR,
 }
 
 
 # With DOCKER_RUN_TEST_WARM=N every server keeps a warm pool of N runner
 # containers: the whole suite then runs against the warm path.
 WARM = int(os.environ.get("DOCKER_RUN_TEST_WARM", "0"))
-RUNTIME_DIR = tempfile.mkdtemp(prefix="docker-run-test-")
 
 
 def pool_env(count=WARM):
@@ -61,8 +66,9 @@ def pool_env(count=WARM):
 
 
 def sweep(env=None, grace="0"):
-    """One pass of the sweeper under the reference configuration (and the pool, if any)."""
-    e = dict(REFERENCE, PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+    """One pass of the sweeper under the reference configuration (and the pool, if any), as the same pool
+    instance as the test's servers: the same runtime directory."""
+    e = dict(REFERENCE, PATH=os.environ.get("PATH", "/usr/bin:/bin"), DOCKER_RUN_RUNTIME_DIRECTORY=RUNTIME_DIR)
     e.update(pool_env())
     e.update(env or {})
     return subprocess.run([BIN, "--sweep", grace], env=e, capture_output=True, text=True, timeout=120)

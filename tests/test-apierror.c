@@ -6,8 +6,6 @@
 #include <json-c/json.h>
 
 #include "apierror.h"
-#include "config.h"
-#include "container.h"
 #include "tap.h"
 
 static const struct {
@@ -30,6 +28,7 @@ static const struct {
         { APIERROR_REQUEST_IMAGE, "request.image", 400 },
         { APIERROR_REQUEST_IMAGE_NOT_ALLOWED, "request.image.not_allowed", 403 },
         { APIERROR_REQUEST_PAYLOAD, "request.payload", 400 },
+        { APIERROR_REQUEST_LIMITS, "request.limits", 400 },
         { APIERROR_DOCKER_UNIXSOCKET, "docker.unixsocket", 500 },
         { APIERROR_DOCKER_VERSION, "docker.version", 500 },
         { APIERROR_DOCKER_CONTAINER_CREATE, "docker.container.create", 400 },
@@ -118,75 +117,8 @@ static void test_json(void) {
         }
 }
 
-static json_object *get_path(json_object *o, const char *a, const char *b) {
-        json_object *v = NULL;
-
-        if (!json_object_object_get_ex(o, a, &v))
-                return NULL;
-        if (b && !json_object_object_get_ex(v, b, &v))
-                return NULL;
-        return v;
-}
-
-static void test_container_body(void) {
-        char *drop[] = { "MKNOD", "NET_RAW", NULL }, *add[] = { NULL };
-        struct config c = {
-                .container_hostname = "glot",
-                .container_user = "glot",
-                .container_memory = 1000000000,
-                .container_network_disabled = true,
-                .ulimit_nofile_soft = 90,
-                .ulimit_nofile_hard = 100,
-                .ulimit_nproc_soft = 90,
-                .ulimit_nproc_hard = 100,
-                .container_pids_limit = 100,
-                .cap_add = add,
-                .cap_drop = drop,
-                .readonly_rootfs = true,
-                .tmp_dir = { "/tmp", "rw,noexec,nosuid,size=65536k" },
-        };
-        json_object *o = NULL, *v;
-
-        CHECK(container_config_json(&c, "glot/bash:latest", "abc", 1700000000, false, &o) == 0,
-                "create body");
-        CHECK(json_object_get_int64(get_path(o, "HostConfig", "Memory")) == 1000000000, "Memory");
-        CHECK(json_object_get_int64(get_path(o, "HostConfig", "MemorySwap")) == 1000000000,
-                "MemorySwap equals Memory");
-        CHECK(json_object_get_int64(get_path(o, "HostConfig", "PidsLimit")) == 100, "PidsLimit");
-        v = get_path(o, "HostConfig", "SecurityOpt");
-        CHECK(v && json_object_array_length(v) == 1 &&
-                        strcmp(json_object_get_string(json_object_array_get_idx(v, 0)),
-                                "no-new-privileges") == 0,
-                "no-new-privileges");
-        CHECK(json_object_array_length(get_path(o, "HostConfig", "CapDrop")) == 2, "CapDrop");
-        CHECK(json_object_get_boolean(get_path(o, "HostConfig", "ReadonlyRootfs")), "ReadonlyRootfs");
-        CHECK(strcmp(json_object_get_string(get_path(o, "HostConfig", "NetworkMode")), "none") == 0,
-                "NetworkMode");
-        CHECK(json_object_object_length(get_path(o, "HostConfig", "Tmpfs")) == 1, "one tmpfs");
-        CHECK(get_path(o, "HostConfig", "Runtime") == NULL, "default runtime");
-        CHECK(json_object_get_boolean(get_path(o, "OpenStdin", NULL)) &&
-                        json_object_get_boolean(get_path(o, "StdinOnce", NULL)) &&
-                        !json_object_get_boolean(get_path(o, "Tty", NULL)),
-                "stdin once, no tty");
-        CHECK(strcmp(json_object_get_string(get_path(o, "Labels", CONTAINER_LABEL)), "true") == 0, "label");
-        CHECK(strcmp(json_object_get_string(get_path(o, "Labels", CONTAINER_LABEL_DEADLINE)),
-                      "1700000000") == 0,
-                "deadline label");
-        json_object_put(o);
-
-        c.container_memory = 0;
-        c.container_pids_limit = 0;
-        c.container_runtime = "runsc";
-        CHECK(container_config_json(&c, "x", "abc", 1, false, &o) == 0, "create body without limits");
-        CHECK(get_path(o, "HostConfig", "MemorySwap") == NULL, "no MemorySwap without Memory");
-        CHECK(get_path(o, "HostConfig", "PidsLimit") == NULL, "no PidsLimit when 0");
-        CHECK(strcmp(json_object_get_string(get_path(o, "HostConfig", "Runtime")), "runsc") == 0, "Runtime");
-        json_object_put(o);
-}
-
 int main(void) {
         test_table();
         test_json();
-        test_container_body();
         return tap_finish("test-apierror");
 }

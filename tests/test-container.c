@@ -45,12 +45,22 @@ static json_object *get(json_object *o, const char *path) {
         return o;
 }
 
+static int body(const struct config *c, int64_t memory, const char *instance, json_object **ret) {
+        return container_config_json(c,
+                &(struct container_params){ .image = "img:1",
+                        .request_id = "00ff",
+                        .deadline = 1234,
+                        .memory = memory,
+                        .instance = instance },
+                ret);
+}
+
 static void test_body(void) {
         struct config c = reference();
-        json_object *o = NULL, *ul;
+        json_object *o = NULL, *ul, *v;
         int r;
 
-        r = container_config_json(&c, "img:1", "00ff", 1234, false, &o);
+        r = body(&c, c.container_memory, NULL, &o);
         CHECK(r == 0, "create body: %d", r);
         CHECK(streq(json_object_get_string(get(o, "Image")), "img:1"), "image");
         CHECK(json_object_get_int64(get(o, "HostConfig/Memory")) == 1000000000, "memory");
@@ -61,11 +71,61 @@ static void test_body(void) {
                 "request label");
         ul = get(o, "HostConfig/Ulimits");
         CHECK(ul && json_object_array_length(ul) == 2, "nofile and nproc ulimits");
+        v = get(o, "HostConfig/SecurityOpt");
+        CHECK(v && json_object_array_length(v) == 1 &&
+                        streq(json_object_get_string(json_object_array_get_idx(v, 0)), "no-new-privileges"),
+                "no-new-privileges");
+        CHECK(json_object_array_length(get(o, "HostConfig/CapDrop")) == 3, "CapDrop");
+        CHECK(json_object_get_boolean(get(o, "HostConfig/ReadonlyRootfs")), "ReadonlyRootfs");
+        CHECK(streq(json_object_get_string(get(o, "HostConfig/NetworkMode")), "none"), "NetworkMode");
+        CHECK(json_object_object_length(get(o, "HostConfig/Tmpfs")) == 2, "two tmpfs");
+        CHECK(!get(o, "HostConfig/Runtime"), "default runtime");
+        CHECK(json_object_get_boolean(get(o, "OpenStdin")) && json_object_get_boolean(get(o, "StdinOnce")) &&
+                        !json_object_get_boolean(get(o, "Tty")),
+                "stdin once, no tty");
+        CHECK(streq(json_object_get_string(get(o, "Labels/" CONTAINER_LABEL)), "true"), "label");
+        CHECK(!get(o, "Labels/" CONTAINER_LABEL_KEEP) && !get(o, "Labels/" CONTAINER_LABEL_POOL),
+                "a run's labels");
         json_object_put(o);
+
+        /* A request's lower memory limit, with the swap to match. */
+        r = body(&c, 50000000, NULL, &o);
+        CHECK(r == 0 && json_object_get_int64(get(o, "HostConfig/Memory")) == 50000000 &&
+                        json_object_get_int64(get(o, "HostConfig/MemorySwap")) == 50000000,
+                "the request's memory");
+        json_object_put(o);
+
+        /* A warm container: its pool, instance and configuration digest, no request or deadline. */
+        r = body(&c, c.container_memory, "0123456789abcdef", &o);
+        CHECK(r == 0 && streq(json_object_get_string(get(o, "Labels/" CONTAINER_LABEL_POOL)), "img:1") &&
+                        streq(json_object_get_string(get(o, "Labels/" CONTAINER_LABEL_INSTANCE)),
+                                "0123456789abcdef") &&
+                        get(o, "Labels/" CONTAINER_LABEL_CONFIG) &&
+                        !get(o, "Labels/" CONTAINER_LABEL_REQUEST) &&
+                        !get(o, "Labels/" CONTAINER_LABEL_DEADLINE),
+                "a warm container's labels");
+        json_object_put(o);
+
+        /* DEBUG_KEEP_CONTAINER's containers say so, for the sweeper. */
+        c.debug_keep_container = true;
+        r = body(&c, c.container_memory, NULL, &o);
+        CHECK(r == 0 && streq(json_object_get_string(get(o, "Labels/" CONTAINER_LABEL_KEEP)), "true"),
+                "keep label");
+        json_object_put(o);
+        c.debug_keep_container = false;
+
+        c.container_pids_limit = 0;
+        c.container_runtime = "runsc";
+        r = body(&c, 0, NULL, &o);
+        CHECK(r == 0 && !get(o, "HostConfig/MemorySwap"), "no MemorySwap without Memory");
+        CHECK(!get(o, "HostConfig/PidsLimit"), "no PidsLimit when 0");
+        CHECK(streq(json_object_get_string(get(o, "HostConfig/Runtime")), "runsc"), "Runtime");
+        json_object_put(o);
+        c = reference();
 
         /* Without the nproc pair there is no nproc ulimit at all: the pids cgroup bounds the run. */
         c.ulimit_nproc_soft = c.ulimit_nproc_hard = -1;
-        r = container_config_json(&c, "img:1", "00ff", 1234, false, &o);
+        r = body(&c, c.container_memory, NULL, &o);
         ul = get(o, "HostConfig/Ulimits");
         CHECK(r == 0 && ul && json_object_array_length(ul) == 1 &&
                         streq(json_object_get_string(get(json_object_array_get_idx(ul, 0), "Name")),
