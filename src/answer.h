@@ -17,7 +17,8 @@ struct answer {
         int status;  /* 0 until the request is decided */
         bool failed; /* an error: error and message, not body */
         enum apierror error;
-        char *message; /* owned; any bytes, the error's text */
+        const char *prefix; /* static, the start of the error's text; may be NULL */
+        char *message;      /* owned; any bytes, the rest of the error's text */
         size_t message_len;
         char *body; /* owned; the 200 answer's bytes */
         size_t body_len;
@@ -29,8 +30,12 @@ struct answer {
 /* Fail with an error code; the message is formatted. Replaces whatever was decided before. */
 void answer_fail(struct answer *a, enum apierror e, const char *fmt, ...) _printf_(3, 4);
 
-/* Fail with a message of a fixed prefix followed by arbitrary bytes (NULs included), copied. */
-void answer_fail_bytes(struct answer *a, enum apierror e, const char *prefix, const char *bytes, size_t len);
+/* Fail with a message of a static prefix followed by arbitrary bytes (NULs included), which the answer takes
+ * over (they are freed with it): a runner's stderr is never copied. */
+void answer_fail_take(struct answer *a, enum apierror e, const char *prefix, char *bytes, size_t len);
+
+/* The start of the error's text (prefix and bytes, NULs included) in buf, for the log; its length. */
+size_t answer_message_head(const struct answer *a, char *buf, size_t size);
 
 /* Succeed with a body the answer now owns. */
 void answer_ok(struct answer *a, char *body, size_t len);

@@ -23,12 +23,16 @@ enum apierror {
         APIERROR_REQUEST_LIMITS,
         APIERROR_DOCKER_UNIXSOCKET,
         APIERROR_DOCKER_VERSION,
+        APIERROR_DOCKER_BUSY,
+        APIERROR_DOCKER_LIMITS,
+        APIERROR_DOCKER_RUNTIME,
         APIERROR_DOCKER_CONTAINER_CREATE,
         APIERROR_DOCKER_CONTAINER_START,
         APIERROR_DOCKER_CONTAINER_ATTACH,
         APIERROR_DOCKER_PAYLOAD_SERIALIZE,
         APIERROR_LIMITS_EXECUTION_TIME,
         APIERROR_LIMITS_READ_SIZE,
+        APIERROR_LIMITS_CONCURRENCY,
         APIERROR_DOCKER_STREAM_READ,
         APIERROR_CODERUNNER_STDIN,
         APIERROR_CODERUNNER_STDERR,
@@ -45,10 +49,3 @@ int apierror_status(enum apierror e);
 
 /* The error for an http_parser_feed() failure. */
 enum apierror apierror_from_http(int error);
-
-/*
- * Format {"error": code, "message": message} into a new string. The message
- * may hold any bytes (it can quote a runner's stderr); invalid UTF-8 is
- * replaced so the body is always valid JSON. Returns 0 or -ENOMEM.
- */
-int apierror_json(enum apierror e, const char *message, size_t message_len, char **ret, size_t *ret_len);

@@ -11,7 +11,7 @@
 
 #include "log.h"
 
-#define FIELD_MAX 1024 /* bytes of one untrusted field value, after escaping */
+#define FIELD_MAX LOG_FIELD_MAX
 
 static bool stderr_ok;
 static bool journal_ok;

@@ -7,6 +7,8 @@
 
 #include "util.h"
 
+#define LOG_FIELD_MAX 1024 /* bytes of one untrusted field value, after escaping */
+
 /* The fields of a request's record; NULL strings and zero durations are omitted. */
 struct log_record {
         const char *request_id;

@@ -33,7 +33,7 @@ static void close_stdin(struct pump *p) {
 }
 
 void pump_send_now(struct pump *p) {
-        while (!p->stdin_closed) {
+        while (!p->stdin_closed && !p->write_timed_out) {
                 size_t n = 0;
                 int r = docker_stream_send(
                         p->stream, p->payload + p->payload_sent, p->payload_len - p->payload_sent, &n);
@@ -41,10 +41,12 @@ void pump_send_now(struct pump *p) {
                 if (r == -EAGAIN) {
                         usec_t now = now_usec();
 
-                        if (p->blocked_since == 0)
+                        /* The original's DOCKER_UNIX_SOCKET_WRITE_TIMEOUT: a write to the engine may block
+                         * this long. Its stdin never half-sent to a runner: the run fails instead. */
+                        if (p->started && p->blocked_since == 0)
                                 p->blocked_since = now;
-                        else if (now - p->blocked_since >= p->write_timeout)
-                                close_stdin(p);
+                        else if (p->started && now - p->blocked_since >= p->write_timeout)
+                                p->write_timed_out = true;
                         return;
                 }
                 p->blocked_since = 0;
@@ -54,6 +56,12 @@ void pump_send_now(struct pump *p) {
                 if (r < 0 || p->payload_sent == p->payload_len)
                         close_stdin(p);
         }
+}
+
+void pump_started(struct pump *p) {
+        p->started = true;
+        p->blocked_since = 0;
+        pump_send_now(p); /* a payload still waiting starts its write timeout now */
 }
 
 /* Wait for the stream, the client and the signal; returns PUMP_COMPLETE to mean "go on". */
@@ -67,7 +75,7 @@ static enum pump_end wait_events(struct pump *p, usec_t deadline, bool *ret_read
         int r;
 
         /* While the payload waits for room, look again in time to notice the write timeout. */
-        if (!p->stdin_closed) {
+        if (!p->stdin_closed && !p->write_timed_out) {
                 fds[0].events |= POLLOUT;
                 if (p->blocked_since > 0) {
                         usec_t until = p->blocked_since + p->write_timeout;
@@ -83,17 +91,14 @@ static enum pump_end wait_events(struct pump *p, usec_t deadline, bool *ret_read
                 p->error = -errno;
                 return PUMP_BROKEN;
         }
-        if (r <= 0)
-                return PUMP_COMPLETE;
-        if (fds[2].revents)
+        if (r > 0 && fds[2].revents)
                 return PUMP_STOPPED;
-        if (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
+        if (r > 0 && fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
                 return PUMP_CLIENT_GONE;
-        if (fds[0].revents & POLLOUT)
+        /* Room for the payload, or time to notice it has waited for room too long. */
+        if (!p->stdin_closed)
                 pump_send_now(p);
-        else if (!p->stdin_closed)
-                pump_send_now(p); /* notices the write timeout */
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+        if (r > 0 && fds[0].revents & (POLLIN | POLLHUP | POLLERR))
                 *ret_readable = true;
         return PUMP_COMPLETE;
 }
@@ -143,6 +148,8 @@ enum pump_end pump_run(struct pump *p, usec_t deadline) {
                 e = wait_events(p, deadline, &readable);
                 if (e != PUMP_COMPLETE)
                         return e;
+                if (p->write_timed_out)
+                        return PUMP_WRITE_TIMEOUT;
                 if (!readable)
                         continue;
                 e = receive(p, &go_on);
@@ -153,6 +160,14 @@ enum pump_end pump_run(struct pump *p, usec_t deadline) {
 
 const struct stream_buffer *pump_output(const struct pump *p, enum stream_type t) {
         return &p->demux.out[t];
+}
+
+char *pump_take_output(struct pump *p, enum stream_type t, size_t *ret_len) {
+        char *data = TAKE_PTR(p->demux.out[t].data);
+
+        *ret_len = p->demux.out[t].len;
+        p->demux.out[t].len = 0;
+        return data;
 }
 
 void pump_done(struct pump *p) {

@@ -12,15 +12,16 @@
 
 /* Why the pump stopped. */
 enum pump_end {
-        PUMP_COMPLETE,    /* stdout holds the runner's whole answer (early answer) */
-        PUMP_EOF,         /* the stream ended at a frame boundary: the container is done */
-        PUMP_TRUNCATED,   /* the stream ended inside a frame */
-        PUMP_DEADLINE,    /* the run's deadline passed */
-        PUMP_TOO_BIG,     /* the output passed its cap */
-        PUMP_BAD_FRAME,   /* a frame of an unknown stream */
-        PUMP_BROKEN,      /* reading the stream failed; see error */
-        PUMP_CLIENT_GONE, /* the client hung up */
-        PUMP_STOPPED,     /* a stop signal arrived */
+        PUMP_COMPLETE,      /* stdout holds the runner's whole answer (early answer) */
+        PUMP_EOF,           /* the stream ended at a frame boundary: the container is done */
+        PUMP_TRUNCATED,     /* the stream ended inside a frame */
+        PUMP_DEADLINE,      /* the run's deadline passed */
+        PUMP_TOO_BIG,       /* the output passed its cap */
+        PUMP_BAD_FRAME,     /* a frame of an unknown stream */
+        PUMP_BROKEN,        /* reading the stream failed; see error */
+        PUMP_CLIENT_GONE,   /* the client hung up */
+        PUMP_STOPPED,       /* a stop signal arrived */
+        PUMP_WRITE_TIMEOUT, /* the container took none of its payload for the write timeout */
         PUMP_NOMEM,
 };
 
@@ -29,7 +30,9 @@ struct pump {
         const char *payload;          /* not owned; written to the container's stdin, then stdin closed */
         size_t payload_len, payload_sent;
         usec_t write_timeout; /* how long the payload may wait for the stream to take more */
-        usec_t blocked_since; /* when a send last found no room, 0 while it moves */
+        usec_t blocked_since; /* when a send last found no room after the start, 0 while it moves */
+        bool started;         /* the container runs: from now on a payload that does not move times out */
+        bool write_timed_out;
         bool stdin_closed;
         int hangup_fd; /* the client's socket, -1 for none */
         short hangup_events;
@@ -55,14 +58,21 @@ struct pump_params {
 /* Set the pump up; 0 or -ENOMEM. pump_done() is needed either way. */
 int pump_init(struct pump *p, const struct pump_params *params);
 
-/* Send what the stream takes now without waiting; stdin is closed once all is sent, or when the runner
- * stopped taking it for the write timeout (a runner may answer without reading its stdin). */
+/* Send what the stream takes now without waiting; stdin is closed once all is sent (or the runner exited
+ * without reading it: its output tells). */
 void pump_send_now(struct pump *p);
+
+/* The container has started: the write timeout applies from now on (before, the engine holds the payload).
+ */
+void pump_started(struct pump *p);
 
 /* Move bytes until the stream ends, the deadline, the cap, the client, a signal or (early) the answer. */
 enum pump_end pump_run(struct pump *p, usec_t deadline);
 
 /* The demultiplexed output so far, per stream. */
 const struct stream_buffer *pump_output(const struct pump *p, enum stream_type t);
+
+/* Take one stream's output over (the caller frees it); the pump keeps none of it. */
+char *pump_take_output(struct pump *p, enum stream_type t, size_t *ret_len);
 
 void pump_done(struct pump *p);

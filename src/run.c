@@ -82,20 +82,22 @@ static int parse_body(struct request *q) {
 }
 
 /* The runner's stdout must be exactly one JSON object; it is then answered byte for byte. */
-static void take_runner_output(struct request *q, const struct pump *p) {
+static void take_runner_output(struct request *q, struct pump *p) {
         const struct stream_buffer *out = pump_output(p, STREAM_STDOUT),
                                    *err = pump_output(p, STREAM_STDERR), *in = pump_output(p, STREAM_STDIN);
         char why[256];
-        size_t end;
+        size_t end, len = 0;
         char *body;
         int r = 0;
 
         if (in->len > 0)
-                return answer_fail_bytes(&q->answer, APIERROR_CODERUNNER_STDIN,
-                        "Code runner returned unexpected stdin data: ", in->data, in->len);
+                return answer_fail_take(&q->answer, APIERROR_CODERUNNER_STDIN,
+                        "Code runner returned unexpected stdin data: ",
+                        pump_take_output(p, STREAM_STDIN, &len), len);
         if (err->len > 0)
-                return answer_fail_bytes(&q->answer, APIERROR_CODERUNNER_STDERR,
-                        "Code runner failed with the following message: ", err->data, err->len);
+                return answer_fail_take(&q->answer, APIERROR_CODERUNNER_STDERR,
+                        "Code runner failed with the following message: ",
+                        pump_take_output(p, STREAM_STDERR, &len), len);
 
         /* Answered early, the answer is the first whole object; at the exit, all of stdout must be one. */
         if (p->watch.complete && p->early)
@@ -159,6 +161,12 @@ static enum outcome judge(struct request *q, enum pump_end e) {
                 return OUTCOME_CLIENT_GONE;
         case PUMP_STOPPED:
                 return OUTCOME_INTERRUPTED;
+        case PUMP_WRITE_TIMEOUT:
+                answer_fail(&q->answer, APIERROR_DOCKER_PAYLOAD_SERIALIZE,
+                        "Failed to send payload to stream: the container took none of it for %llu ms "
+                        "(DOCKER_UNIX_SOCKET_WRITE_TIMEOUT)",
+                        (unsigned long long)c->docker_write_timeout_ms);
+                return OUTCOME_ANSWER;
         case PUMP_NOMEM:
                 break;
         }
@@ -218,7 +226,10 @@ static int warm_container(struct request *q) {
                 fail_engine(q, r, APIERROR_DOCKER_CONTAINER_ATTACH, "attach to container");
                 return 0;
         }
-        return start_pump(q);
+        r = start_pump(q);
+        if (r >= 0)
+                pump_started(&run->pump);
+        return r;
 }
 
 /*
@@ -255,6 +266,7 @@ static enum outcome cold_container(struct request *q) {
                 return OUTCOME_ANSWER;
         }
         run->deadline = now_usec() + run->body.execution_time_ms * USEC_PER_MSEC;
+        pump_started(&run->pump);
         return OUTCOME_ANSWER;
 }
 

@@ -208,7 +208,9 @@ static void serve_version(struct request *q) {
 
 static enum outcome route(struct request *q) {
         const struct http_request *h = &q->http;
-        bool get = http_slice_eq(h->method, "GET"), post = http_slice_eq(h->method, "POST");
+        /* HEAD is a GET answered without its body (RFC 9110 9.3.2). */
+        bool get = http_slice_eq(h->method, "GET") || http_slice_eq(h->method, "HEAD"),
+             post = http_slice_eq(h->method, "POST");
         enum { ROUTE_ROOT, ROUTE_VERSION, ROUTE_RUN } which;
 
         if (http_slice_eq(h->path, "/"))
@@ -260,6 +262,7 @@ static int serve_request(struct connection *k) {
                 .t0 = now_usec(),
         };
         struct answer_wire wire = { .request_id = q.id };
+        char log_message_text[LOG_FIELD_MAX];
         struct http_slice method, path;
         enum outcome o;
         int ret = SERVE_EXIT_OK;
@@ -277,6 +280,8 @@ static int serve_request(struct connection *k) {
         }
         if (o == OUTCOME_ANSWER && !q.answer.failed)
                 o = route(&q);
+        /* A HEAD request's answer has no body, whatever it is (also an error's). */
+        wire.head_only = streq(q.method, "HEAD");
         if (o == OUTCOME_INTERRUPTED) {
                 /* Still worth an answer: the client learns the run was cut short, not lost. */
                 answer_fail(&q.answer, APIERROR_INTERNAL, "The service was stopped during the run");
@@ -299,8 +304,9 @@ static int serve_request(struct connection *k) {
         q.log.status = q.answer.status;
         if (q.answer.failed) {
                 q.log.error = apierror_code(q.answer.error);
-                q.log.message = q.answer.message;
-                q.log.message_len = q.answer.message_len;
+                q.log.message = log_message_text;
+                q.log.message_len =
+                        answer_message_head(&q.answer, log_message_text, sizeof(log_message_text));
         }
         log_request(&q.log);
         conn_close(k->conn);

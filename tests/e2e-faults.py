@@ -9,7 +9,11 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from harness import Server, expect, expect_error, main, sh  # noqa: E402
+import signal  # noqa: E402
+import threading  # noqa: E402
+
+import harness  # noqa: E402
+from harness import Server, expect, expect_error, kill_handler, main, sh, sweep  # noqa: E402
 
 spec = importlib.util.spec_from_file_location("stub_engine", os.path.join(here, "stub-engine.py"))
 stub_engine = importlib.util.module_from_spec(spec)
@@ -87,6 +91,102 @@ def test_engine_slow_to_answer():
         expect_error(s.run(sh("x"), image="stub"), 500, "docker.unixsocket")
         expect(time.monotonic() - start < 5, "engine timeout holds")
     with_stub("slow", check, env={"DOCKER_UNIX_SOCKET_READ_TIMEOUT": "1"}, delay=4)
+
+
+def run_in_thread(s, payload, image="stub"):
+    result = []
+    t = threading.Thread(target=lambda: result.append(s.run(payload, image=image)))
+    t.start()
+    return t, result
+
+
+def stop_during(mode, step):
+    """SIGTERM while the engine is busy with a step: no container is created or started after it."""
+    def check(s, stub):
+        t, result = run_in_thread(s, sh("x"))
+        expect(stub.wait_for(step), "the handler reached " + step)
+        time.sleep(0.2)
+        kill_handler(s, signal.SIGTERM)
+        t.join(30)
+        expect(result, "an answer came")
+        expect_error(result[0], 500, "internal")
+        time.sleep(0.3)
+        paths = [p.rsplit("/", 1)[-1] for _, p in stub.calls]
+        expect("start" not in paths, "never started after the signal", stub.calls)
+        expect(paths.count("create") <= 1, "at most the one create in flight", stub.calls)
+        expect(("DELETE", "/v1.41/containers/" + stub_engine.CID) in stub.calls, "and it was removed", stub.calls)
+    with_stub(mode, check, delay=2)
+
+
+def test_stop_during_create():
+    stop_during("slow-create", "create")
+
+
+def test_stop_during_attach():
+    stop_during("slow-attach", "attach")
+
+
+POOL = {"DOCKER_RUN_WARM_POOL": "stub=1"}
+
+
+def warm_labels():
+    """The labels the handler gives a warm container of image "stub" (pool, instance, configuration): asked of
+    the sweeper, which creates one when it fills the pool."""
+    with stub_engine.StubEngine(SOCK, "ok") as stub:
+        p = sweep(dict(POOL, DOCKER_UNIX_SOCKET_PATH=SOCK, RUN_MAX_EXECUTION_TIME="2"))
+        expect(stub.bodies, "the sweeper created a warm container", p.stderr)
+        return stub.bodies[0]["Labels"]
+
+
+def test_warm_container_gone_runs_cold():
+    labels = warm_labels()
+    gone = "cd" * 32
+    member = {"Id": gone, "State": "running", "Labels": labels, "Created": int(time.time())}
+
+    def check(s, stub):
+        st, _, body = s.run(sh("x"), image="stub")
+        expect(st == 200 and body["stdout"] == "stub", "answered cold", st, body)
+        paths = [p for _, p in stub.calls]
+        expect("/v1.41/containers/%s/attach" % gone in paths and "/v1.41/containers/create" in paths,
+               "tried the warm one, then created", stub.calls)
+        expect(not os.path.exists(os.path.join(harness.RUNTIME_DIR, "claim-" + gone)), "its claim released")
+    with stub_engine.StubEngine(SOCK, "ok") as stub:
+        stub.listing = [member]
+        stub.gone = {gone}
+        with Server(dict(POOL, DOCKER_UNIX_SOCKET_PATH=SOCK, RUN_MAX_EXECUTION_TIME="2")) as s:
+            check(s, stub)
+
+
+def test_sweeper_claims_before_retiring():
+    """A stale warm container is claimed by the sweeper before it is removed, so a handler can never claim it
+    in between; one a handler has claimed is left to that handler's run."""
+    labels = dict(warm_labels())
+    labels["docker-run.config"] = "0000000000000000"  # created under another configuration: stale
+    stale = {"Id": "ef" * 32, "State": "running", "Labels": labels, "Created": int(time.time())}
+    taken = {"Id": "fe" * 32, "State": "running", "Labels": labels, "Created": int(time.time())}
+    claimed_at_delete = {}
+
+    def claim_path(cid):
+        return os.path.join(harness.RUNTIME_DIR, "claim-" + cid)
+
+    def handler_claims():
+        with open(claim_path(taken["Id"]), "w") as f:
+            f.write("%d\n" % (time.time() + 60))
+    with stub_engine.StubEngine(SOCK, "ok") as stub:
+        stub.listing = [stale, taken]
+        stub.on_list = handler_claims
+        stub.on_delete = lambda cid: claimed_at_delete.setdefault(cid, os.path.exists(claim_path(cid)))
+        try:
+            p = sweep(dict(POOL, DOCKER_UNIX_SOCKET_PATH=SOCK, RUN_MAX_EXECUTION_TIME="2"))
+            expect(p.returncode == 0, "swept", p.stderr)
+            expect(claimed_at_delete.get(stale["Id"]) is True, "the stale one was claimed when removed",
+                   claimed_at_delete)
+            expect(not os.path.exists(claim_path(stale["Id"])), "and its claim released after")
+            expect(taken["Id"] not in claimed_at_delete, "the one a handler claimed was left", stub.calls)
+        finally:
+            for m in (stale, taken):
+                if os.path.exists(claim_path(m["Id"])):
+                    os.unlink(claim_path(m["Id"]))
 
 
 if __name__ == "__main__":

@@ -136,6 +136,81 @@ def test_stderr_nul_whole():
     expect(body["message"].endswith("a\u0000b"), "the NUL and what follows it are in the message", body)
 
 
+# --- HTTP as RFC 9110 and 9112 say ---------------------------------------------
+
+def test_head_has_no_body():
+    st, h, body = parse_raw(server.raw(b"HEAD / HTTP/1.1\r\n\r\n", shut=False))
+    expect(st == 200 and int(h["content-length"]) > 0 and body is None, "HEAD /: GET's head, no body", st, h, body)
+    st, h, body = parse_raw(server.raw(b"HEAD /run HTTP/1.1\r\n\r\n", shut=False))
+    expect(st == 405 and body is None, "HEAD /run: 405, no body", st, h, body)
+
+
+def test_no_continue_to_http10():
+    """RFC 9110 10.1.1: a server ignores a 100-continue expectation from an HTTP/1.0 client."""
+    body = json.dumps({"image": RUNNER, "payload": sh("echo ten")}).encode()
+    c = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    c.sendall(b"POST /run HTTP/1.0\r\nX-Access-Token: %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+              % (TOKEN.encode(), len(body)))
+    c.settimeout(0.5)
+    try:
+        early = c.recv(100)
+    except socket.timeout:
+        early = b""
+    c.settimeout(10)
+    c.sendall(body)
+    out = early + read_to_end(c)
+    c.close()
+    expect(b"100 Continue" not in out, "no 100 Continue", out[:100])
+    st, _, answer = parse_raw(out)
+    expect(st == 200 and answer["stdout"] == "ten\n", "the run", st, answer)
+
+
+def test_leading_crlf_ignored():
+    """RFC 9112 2.2: empty lines before the request line are ignored."""
+    st, _, body = parse_raw(server.raw(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", shut=False))
+    expect(st == 200 and body["name"] == "docker-run", "answered", st, body)
+
+
+def test_request_line_limit_same_however_segmented():
+    """A bad byte early in a request line over the 8 KiB limit: one answer whether it arrives whole or in
+    pieces."""
+    line = b"GET /\x01" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n"
+    answers = []
+    for size in (len(line), 1000, 7):
+        c = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        try:
+            for i in range(0, len(line), size):
+                c.sendall(line[i:i + size])
+                time.sleep(0.001)
+        except OSError:
+            pass  # answered and closed before the rest arrived
+        answers.append(parse_raw(read_to_end(c))[0])
+        c.close()
+    expect(len(set(answers)) == 1, "the same status for every segmentation", answers)
+
+
+# --- the engine socket's write timeout, the original's meaning ----------------
+
+def test_write_timeout():
+    """A container that takes none of its payload: after DOCKER_UNIX_SOCKET_WRITE_TIMEOUT, the original's
+    answer (400 docker.container.stream.payload.serialize), not the deadline."""
+    with Server({"DOCKER_UNIX_SOCKET_WRITE_TIMEOUT": "1", "RUN_MAX_EXECUTION_TIME": "10"}) as s:
+        start = time.monotonic()
+        answer = s.run(sh("true", stdin="z" * 1900000), image=image("deaf-sleeper"))
+        took = time.monotonic() - start
+    expect_error(answer, 400, "docker.container.stream.payload.serialize")
+    expect(took < 6, "at the write timeout, not the deadline", took)
+
+
+# --- SERVER_LISTEN_ADDR as an operator means it --------------------------------
+
+def test_listen_addr_on_dual_stack_socket():
+    with Server({"SERVER_LISTEN_ADDR": "127.0.0.1"}, listen="[::]") as s:
+        s.env["SERVER_LISTEN_PORT"] = str(s.port)
+        st, _, body = s.request("GET", "/", token=None)
+        expect(st == 200, "127.0.0.1 reached over [::] (::ffff:127.0.0.1) is 127.0.0.1", st, body)
+
+
 def teardown():
     if server:
         server.stop()

@@ -139,13 +139,14 @@ def free_port():
 class Server:
     """The handler under systemd-socket-activate, one process per connection."""
 
-    def __init__(self, env=None, unset=(), inetd=False, binary=None):
+    def __init__(self, env=None, unset=(), inetd=False, binary=None, listen="127.0.0.1"):
         self.env = dict(REFERENCE)
         self.env.update(pool_env())
         self.env.update(env or {})
         for k in unset:
             self.env.pop(k, None)
         self.inetd = inetd
+        self.listen = listen
         self.binary = binary or BIN
         self.port = None
         self.proc = None
@@ -160,7 +161,7 @@ class Server:
 
     def start(self):
         self.port = free_port()
-        args = [SOCKET_ACTIVATE, "-l", "127.0.0.1:%d" % self.port]
+        args = [SOCKET_ACTIVATE, "-l", "%s:%d" % (self.listen, self.port)]
         args += ["-a", "--inetd"] if self.inetd else ["-a"]
         for k in self.env:
             args += ["-E", k]
@@ -249,11 +250,11 @@ def send_run(server, payload, image=RUNNER):
     return c
 
 
-def kill_handler(server):
-    """kill -9 of the one handler process serving a request."""
+def kill_handler(server, sig=signal.SIGKILL):
+    """kill -9 (or another signal) of the one handler process serving a request."""
     children = open("/proc/%d/task/%d/children" % (server.proc.pid, server.proc.pid)).read().split()
     expect(len(children) == 1, "one handler running", children)
-    os.kill(int(children[0]), signal.SIGKILL)
+    os.kill(int(children[0]), sig)
 
 
 def parse_raw(out):

@@ -40,9 +40,10 @@ class Handler(socketserver.StreamRequestHandler):
                 k, _, v = h.decode().partition(":")
                 if k.lower() == "content-length":
                     length = int(v)
-            if length:
-                self.rfile.read(length)
+            body = self.rfile.read(length) if length else b""
             stub.calls.append((method, path.split("?")[0]))
+            if "/containers/create" in path:
+                stub.bodies.append(json.loads(body))
             mode = stub.mode
             if path.endswith("/_ping"):
                 self.answer(200)
@@ -53,13 +54,25 @@ class Handler(socketserver.StreamRequestHandler):
                     self.answer(200, {"Version": "stub", "ApiVersion": "1.41", "Os": "linux",
                                       "Platform": {"Name": "stub engine"}, "Components": None})
             elif "/containers/create" in path:
-                if mode == "slow":
+                if mode in ("slow", "slow-create"):
+                    stub.event("create")
                     time.sleep(stub.delay)
                 self.answer(201, {"Id": CID, "Warnings": None}, "Created")
+            elif path.split("?")[0] == "/v1.41/containers/json":
+                # The warm pool's and the sweeper's listing: what the test put in stub.listing.
+                if stub.on_list:
+                    stub.on_list()
+                self.answer(200, stub.listing)
             elif path.split("?")[0].endswith("/attach"):
                 if mode == "attach-error":
                     self.answer(500, {"message": "attach refused by stub"}, "Error")
                     continue
+                if path.split("/")[3] in stub.gone:
+                    self.answer(404, {"message": "No such container: gone"}, "Not Found")
+                    continue
+                if mode == "slow-attach":
+                    stub.event("attach")
+                    time.sleep(stub.delay)
                 self.wfile.write(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
                 self.wfile.flush()
                 self.stream(mode)
@@ -70,6 +83,8 @@ class Handler(socketserver.StreamRequestHandler):
                 else:
                     self.answer(204)
             elif method == "DELETE" or path.split("?")[0].endswith("/kill"):
+                if method == "DELETE" and stub.on_delete:
+                    stub.on_delete(path.split("?")[0].rsplit("/", 1)[-1])
                 self.answer(204)
             else:
                 self.answer(404, {"message": "no such route in stub"}, "Not Found")
@@ -100,11 +115,23 @@ class StubEngine:
         self.mode = mode
         self.delay = delay
         self.calls = []
+        self.bodies = []       # the create bodies received, parsed
+        self.listing = []      # the answer to GET /containers/json
+        self.on_list = None    # called before that answer
+        self.on_delete = None  # called with the id before a DELETE is answered
+        self.gone = set()      # container ids whose attach answers 404
+        self.events = {}       # name: threading.Event, set when the stub reaches that step
         if os.path.exists(path):
             os.unlink(path)
         self.server = Stub(path, Handler)
         self.server.stub = self
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def event(self, name):
+        self.events.setdefault(name, threading.Event()).set()
+
+    def wait_for(self, name, timeout=10):
+        return self.events.setdefault(name, threading.Event()).wait(timeout)
 
     def __enter__(self):
         self.thread.start()

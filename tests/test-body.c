@@ -9,7 +9,9 @@
 
 #define R(s) s, sizeof(s) - 1
 
-static const struct body_maxima max = { .execution_time_ms = 15000, .output_size = 100000, .memory = 1000000000 };
+static const struct body_maxima max = {
+        .execution_time_ms = 15000, .output_size = 100000, .memory = 1000000000
+};
 
 static const struct {
         const char *name;
@@ -24,40 +26,46 @@ static const struct {
                 "{\"a\": 1}", 15000, 100000, 1000000000 },
         { "whitespace around", R(" \r\n\t{\"payload\":{},\"image\":\"x\"}\n "), -1, "x", "{}", 15000, 100000,
                 1000000000 },
-        { "escaped key and image", R("{\"\\u0069mage\": \"gl\\u006ft\", \"payload\": {}}"), -1, "glot", "{}", 15000,
-                100000, 1000000000 },
+        { "escaped key and image", R("{\"\\u0069mage\": \"gl\\u006ft\", \"payload\": {}}"), -1, "glot", "{}",
+                15000, 100000, 1000000000 },
         /* The payload is passed as sent: numbers, escapes and spacing untouched. */
-        { "big number kept", R("{\"image\": \"x\", \"payload\": {\"n\": 123456789012345678901234567890}}"), -1, "x",
-                "{\"n\": 123456789012345678901234567890}", 15000, 100000, 1000000000 },
-        { "escapes kept", R("{\"image\": \"x\", \"payload\": {\"s\": \"\\u00e9\\n\\/\", \"f\": 1.50e+10 }}"), -1,
-                "x", "{\"s\": \"\\u00e9\\n\\/\", \"f\": 1.50e+10 }", 15000, 100000, 1000000000 },
-        { "other keys ignored", R("{\"image\": \"x\", \"payload\": {}, \"extra\": [1, 2]}"), -1, "x", "{}", 15000,
-                100000, 1000000000 },
-        { "limits", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 2.5, \"outputSize\": 1000, "
-                      "\"memory\": 50000000}}"),
+        { "big number kept", R("{\"image\": \"x\", \"payload\": {\"n\": 123456789012345678901234567890}}"),
+                -1, "x", "{\"n\": 123456789012345678901234567890}", 15000, 100000, 1000000000 },
+        { "escapes kept", R("{\"image\": \"x\", \"payload\": {\"s\": \"\\u00e9\\n\\/\", \"f\": 1.50e+10 }}"),
+                -1, "x", "{\"s\": \"\\u00e9\\n\\/\", \"f\": 1.50e+10 }", 15000, 100000, 1000000000 },
+        { "other keys ignored", R("{\"image\": \"x\", \"payload\": {}, \"extra\": [1, 2]}"), -1, "x", "{}",
+                15000, 100000, 1000000000 },
+        { "limits",
+                R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 2.5, \"outputSize\": "
+                  "1000, "
+                  "\"memory\": 50000000}}"),
                 -1, "x", "{}", 2500, 1000, 50000000 },
-        { "limits at the maxima", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 15, "
-                                    "\"outputSize\": 100000, \"memory\": 1000000000}}"),
+        { "limits at the maxima",
+                R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 15, "
+                  "\"outputSize\": 100000, \"memory\": 1000000000}}"),
                 -1, "x", "{}", 15000, 100000, 1000000000 },
-        { "limits partly", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 1e-1}}"), -1, "x",
-                "{}", 100, 100000, 1000000000 },
-        { "limits empty", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {}}"), -1, "x", "{}", 15000, 100000,
-                1000000000 },
+        { "limits partly", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 1e-1}}"),
+                -1, "x", "{}", 100, 100000, 1000000000 },
+        { "limits empty", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {}}"), -1, "x", "{}", 15000,
+                100000, 1000000000 },
 
         { "empty", R(""), APIERROR_REQUEST_JSON },
         { "not json", R("nope"), APIERROR_REQUEST_JSON },
         { "array", R("[]"), APIERROR_REQUEST_JSON },
         { "trailing", R("{\"image\": \"x\", \"payload\": {}} x"), APIERROR_REQUEST_JSON },
         { "NaN in payload", R("{\"image\": \"x\", \"payload\": {\"n\": NaN}}"), APIERROR_REQUEST_JSON },
-        { "-Infinity in payload", R("{\"image\": \"x\", \"payload\": {\"n\": -Infinity}}"), APIERROR_REQUEST_JSON },
+        { "-Infinity in payload", R("{\"image\": \"x\", \"payload\": {\"n\": -Infinity}}"),
+                APIERROR_REQUEST_JSON },
         { "leading zero", R("{\"image\": \"x\", \"payload\": {\"n\": 012}}"), APIERROR_REQUEST_JSON },
         { "single quotes", R("{'image': \"x\", \"payload\": {}}"), APIERROR_REQUEST_JSON },
         { "trailing comma", R("{\"image\": \"x\", \"payload\": {},}"), APIERROR_REQUEST_JSON },
         { "comment", R("{\"image\": \"x\", /* c */ \"payload\": {}}"), APIERROR_REQUEST_JSON },
-        { "raw control char", R("{\"image\": \"x\", \"payload\": {\"s\": \"a\tb\"}}"), APIERROR_REQUEST_JSON },
+        { "raw control char", R("{\"image\": \"x\", \"payload\": {\"s\": \"a\tb\"}}"),
+                APIERROR_REQUEST_JSON },
         { "invalid UTF-8", R("{\"image\": \"x\", \"payload\": {\"s\": \"\xff\"}}"), APIERROR_REQUEST_JSON },
         { "key twice", R("{\"image\": \"x\", \"payload\": {}, \"image\": \"y\"}"), APIERROR_REQUEST_JSON },
-        { "key twice, escaped", R("{\"payload\": {}, \"payload\": {}, \"image\": \"x\"}"), APIERROR_REQUEST_JSON },
+        { "key twice, escaped", R("{\"payload\": {}, \"payload\": {}, \"image\": \"x\"}"),
+                APIERROR_REQUEST_JSON },
         { "no image", R("{\"payload\": {}}"), APIERROR_REQUEST_IMAGE },
         { "image not a string", R("{\"image\": 42, \"payload\": {}}"), APIERROR_REQUEST_IMAGE },
         { "image empty", R("{\"image\": \"\", \"payload\": {}}"), APIERROR_REQUEST_IMAGE },
@@ -66,27 +74,35 @@ static const struct {
         { "no payload", R("{\"image\": \"x\"}"), APIERROR_REQUEST_PAYLOAD },
         { "payload array", R("{\"image\": \"x\", \"payload\": []}"), APIERROR_REQUEST_PAYLOAD },
         { "payload string", R("{\"image\": \"x\", \"payload\": \"s\"}"), APIERROR_REQUEST_PAYLOAD },
-        { "limits not an object", R("{\"image\": \"x\", \"payload\": {}, \"limits\": 5}"), APIERROR_REQUEST_LIMITS },
+        { "limits not an object", R("{\"image\": \"x\", \"payload\": {}, \"limits\": 5}"),
+                APIERROR_REQUEST_LIMITS },
         { "limits unknown key", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"cpu\": 1}}"),
                 APIERROR_REQUEST_LIMITS },
         { "limits not a number", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"memory\": \"1G\"}}"),
                 APIERROR_REQUEST_LIMITS },
-        { "limits above the maximum", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 16}}"),
+        { "limits above the maximum",
+                R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 16}}"),
                 APIERROR_REQUEST_LIMITS },
-        { "limits output above", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"outputSize\": 100001}}"),
+        { "limits output above",
+                R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"outputSize\": 100001}}"),
                 APIERROR_REQUEST_LIMITS },
-        { "limits memory above", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"memory\": 1000000001}}"),
+        { "limits memory above",
+                R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"memory\": 1000000001}}"),
                 APIERROR_REQUEST_LIMITS },
-        { "limits below 0.1 s", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 0.05}}"),
+        { "limits below 0.1 s",
+                R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"executionTime\": 0.05}}"),
                 APIERROR_REQUEST_LIMITS },
-        { "limits fraction of a byte", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"outputSize\": 1.5}}"),
+        { "limits fraction of a byte",
+                R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"outputSize\": 1.5}}"),
                 APIERROR_REQUEST_LIMITS },
         { "limits negative", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"outputSize\": -1}}"),
                 APIERROR_REQUEST_LIMITS },
-        { "limits memory below the engine's", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"memory\": 1000}}"),
+        { "limits memory below the engine's",
+                R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"memory\": 1000}}"),
                 APIERROR_REQUEST_LIMITS },
-        { "limits key twice", R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"memory\": 7000000, \"memory\": "
-                                "8000000}}"),
+        { "limits key twice",
+                R("{\"image\": \"x\", \"payload\": {}, \"limits\": {\"memory\": 7000000, \"memory\": "
+                  "8000000}}"),
                 APIERROR_REQUEST_LIMITS },
 };
 
@@ -107,15 +123,16 @@ static void test_requests(void) {
                                         memcmp(b.payload, requests[i].payload, b.payload_len) == 0,
                                 "%s: the payload's own bytes: %.*s", requests[i].name, (int)b.payload_len,
                                 b.payload);
-                        CHECK(b.execution_time_ms == requests[i].execution_ms && b.output_size == requests[i].output &&
+                        CHECK(b.execution_time_ms == requests[i].execution_ms &&
+                                        b.output_size == requests[i].output &&
                                         b.memory == requests[i].memory,
                                 "%s: limits %llu %llu %lld", requests[i].name,
                                 (unsigned long long)b.execution_time_ms, (unsigned long long)b.output_size,
                                 (long long)b.memory);
                 } else {
-                        CHECK(r == -EBADMSG && e == (enum apierror)requests[i].error, "%s: refused as %s: %d %s",
-                                requests[i].name, apierror_code((enum apierror)requests[i].error), r,
-                                apierror_code(e));
+                        CHECK(r == -EBADMSG && e == (enum apierror)requests[i].error,
+                                "%s: refused as %s: %d %s", requests[i].name,
+                                apierror_code((enum apierror)requests[i].error), r, apierror_code(e));
                         CHECK(msg[0], "%s: a message", requests[i].name);
                 }
         }
@@ -191,7 +208,8 @@ static const struct {
         size_t end;
 } watched[] = {
         { "object", R("{\"stdout\":\"a\"}"), true, false, 14 },
-        { "UTF-8 everywhere", R("{\"stdout\":\"h\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80\"}"), true, false, 25 },
+        { "UTF-8 everywhere", R("{\"stdout\":\"h\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80\"}"), true, false,
+                25 },
         { "escapes", R("{\"s\":\"\\u00e9\\\"\\\\\"}"), true, false, 18 },
         { "then more output", R("{\"a\":1}\nlater"), true, false, 7 },
         { "leading whitespace", R("  {}"), true, false, 4 },
@@ -204,8 +222,8 @@ static const struct {
 
 static void check_watch(const char *name, const struct body_watch *w, bool complete, bool failed, size_t end,
         const char *how) {
-        CHECK(w->complete == complete && w->failed == failed, "%s %s: complete %d failed %d", name, how, w->complete,
-                w->failed);
+        CHECK(w->complete == complete && w->failed == failed, "%s %s: complete %d failed %d", name, how,
+                w->complete, w->failed);
         if (complete)
                 CHECK(w->end == end, "%s %s: end %zu", name, how, w->end);
 }
@@ -218,18 +236,20 @@ static void test_watch(void) {
 
                 body_watch_init(&w);
                 body_watch_feed(&w, in, len);
-                check_watch(watched[i].name, &w, watched[i].complete, watched[i].failed, watched[i].end, "whole");
+                check_watch(watched[i].name, &w, watched[i].complete, watched[i].failed, watched[i].end,
+                        "whole");
                 for (size_t cut = 0; cut <= len; cut++) {
                         body_watch_init(&w);
                         body_watch_feed(&w, in, cut);
                         body_watch_feed(&w, in, len);
-                        check_watch(watched[i].name, &w, watched[i].complete, watched[i].failed, watched[i].end,
-                                "split");
+                        check_watch(watched[i].name, &w, watched[i].complete, watched[i].failed,
+                                watched[i].end, "split");
                 }
                 body_watch_init(&w);
                 for (size_t n = 1; n <= len; n++)
                         body_watch_feed(&w, in, n);
-                check_watch(watched[i].name, &w, watched[i].complete, watched[i].failed, watched[i].end, "bytewise");
+                check_watch(watched[i].name, &w, watched[i].complete, watched[i].failed, watched[i].end,
+                        "bytewise");
         }
 }
 
