@@ -3,15 +3,14 @@
 """The warm pool against the real engine: same answers, same limits, one run per container, no leak."""
 
 import os
-import re
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import (RUNNER, Server, docker, expect, expect_error, kill_handler, main, send_run, sh,  # noqa: E402
-                     sweep)
+from harness import (RUNNER, Server, container_of, docker, expect, expect_error, kill_handler, main,  # noqa: E402
+                     send_run, sh, sweep)
 
 POOL = 4
 DEADLINE = 3
@@ -35,26 +34,17 @@ def wait_members(n, timeout=15):
     return members()
 
 
-def record(server, rid):
-    for _ in range(30):
-        lines = [l for l in server.logs().splitlines() if rid in l]
-        if lines:
-            return lines[-1]
-        time.sleep(0.1)
-    return ""
-
-
 def used_container(server, rid):
-    m = re.search(r"container ([0-9a-f]{12})(, warm)?", record(server, rid))
-    return (m.group(1), bool(m.group(2))) if m else (None, False)
+    """(container, warm) from the request's record: a Failure when there is no record."""
+    return container_of(server.record(rid))
 
 
 def fill(env):
     retire()  # whatever an earlier test left
     p = sweep(env)
-    expect(p.returncode == 0, "sweeper ran", p.stderr)
+    expect(p.returncode == 0, "sweeper ran", p.log)
     got = wait_members(env_count(env))
-    expect(len(got) == env_count(env), "pool filled", len(got), p.stderr)
+    expect(len(got) == env_count(env), "pool filled", len(got), p.log)
     return got
 
 
@@ -155,8 +145,8 @@ def test_other_configuration_never_claimed():
         expect(st == 200 and body["stdout"] == "cold\n", "answered", st, body)
         expect(not used_container(s, h["x-request-id"])[1], "a member of another configuration was not claimed")
     p = sweep(changed)
-    expect(p.returncode == 0 and p.stderr.count("Removed stale warm container") == 2, "stale members retired",
-           p.stderr)
+    expect(p.returncode == 0 and p.log.count("Removed stale warm container") == 2, "stale members retired",
+           p.log)
     expect(len(wait_members(2)) == 2, "refilled under the new configuration")
     retire()
 
@@ -182,11 +172,11 @@ def test_killed_warm_handler_swept():
     claims = [f for f in os.listdir(harness.RUNTIME_DIR) if f.startswith("claim-")]
     expect(len(claims) == 1 and claims[0][6:] in claimed, "the claim outlives the killed handler", claims)
     p = sweep(env)
-    expect(claims[0][6:] in members(), "not swept before its deadline", p.stderr)
+    expect(claims[0][6:] in members(), "not swept before its deadline", p.log)
     time.sleep(5)  # the claim's deadline: 1 s run and three 1 s engine timeouts
     p = sweep(env)
     expect(claims[0][6:] not in members() and not os.path.exists(os.path.join(harness.RUNTIME_DIR, claims[0])),
-           "claimed container and its claim swept", p.stderr)
+           "claimed container and its claim swept", p.log)
     retire()
 
 

@@ -1,10 +1,18 @@
 # SPDX-License-Identifier: MIT
 """harness: start the built handler under systemd-socket-activate against the
-real engine, talk HTTP to it, and count what it leaves behind."""
+real engine, talk HTTP to it, count what it leaves behind, and read what it logged:
+from journald when /run/systemd/journal/socket exists (as the handler decides), from
+its stderr otherwise, through one API (Server.records(), .record(), .messages(),
+.log_text(); sweep().log)."""
 
+import atexit
 import http.client
+import itertools
 import json
 import os
+import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 
 TESTS_DIR = os.environ.get("TESTS_DIR", os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("DOCKER_RUN_BIN", os.path.join(TESTS_DIR, "..", "src", "docker-run"))
@@ -65,13 +74,173 @@ def pool_env(count=WARM):
     return {"DOCKER_RUN_WARM_POOL": "%s=%d" % (RUNNER, count), "DOCKER_RUN_RUNTIME_DIRECTORY": RUNTIME_DIR}
 
 
+# --- what the handler logged ------------------------------------------------------
+#
+# log_setup() sends to journald when its socket exists, to stderr otherwise. On stderr each
+# server has its own file. In the journal, a record is the server's when its _PID is one of the
+# server's handlers: each is started through sh, which appends the server's number and its own
+# /proc/PID/stat (with the start time) to EXECS, then execs the handler under the same pid. A
+# record belongs to the latest start of its pid before it, so a pid used again later, by another
+# server of this test or before this server started, is not mistaken for one of ours.
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+LOG_WAIT = float(os.environ.get("DOCKER_RUN_TEST_LOG_WAIT", "10"))  # seconds, for records to arrive
+LOG_DIR = tempfile.mkdtemp(prefix="docker-run-test-logs-")
+atexit.register(shutil.rmtree, LOG_DIR, True)
+EXECS = os.path.join(LOG_DIR, "execs")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_server_numbers = itertools.count(1)
+
+
+def journald():
+    """Whether the handler logs to journald: the same test as log_setup()."""
+    return os.path.exists(JOURNAL_SOCKET)
+
+
+def _boot_usec():
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("btime "):
+                return int(line.split()[1]) * 1000000
+    raise RuntimeError("no btime in /proc/stat")
+
+
+BOOT_USEC = _boot_usec()
+
+
+def _stat_start(stat):
+    """(pid, start time in usec of the realtime clock, state) from a /proc/PID/stat line."""
+    head, _, tail = stat.rpartition(")")
+    fields = tail.split()
+    return int(head.split("(")[0]), BOOT_USEC + int(fields[19]) * 1000000 // CLOCK_TICKS, fields[0]
+
+
+def _execs():
+    """Every handler start so far: (pid, start usec, server number)."""
+    try:
+        with open(EXECS) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        number, _, stat = line.partition(" ")
+        pid, start, _ = _stat_start(stat)
+        out.append((pid, start, int(number)))
+    return out
+
+
+def _alive(pid, start):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            p, s, state = _stat_start(f.read())
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return s == start and state not in ("Z", "X")
+
+
+def _value(v):
+    """journalctl -o json: a string, null, a byte array (not UTF-8) or a list of those."""
+    if isinstance(v, list) and all(isinstance(b, int) for b in v):
+        return bytes(v).decode(errors="replace")
+    if isinstance(v, list):
+        return "\n".join(_value(x) for x in v)
+    return "" if v is None else v
+
+
+def journal_entries(matches, since_usec):
+    """The journal's entries (dicts of strings) matching all of FIELD=value matches (the same
+    field repeated: any of its values) and received at or after since_usec."""
+    args = ["journalctl", "-q", "--no-pager", "-o", "json", "--since", "@%d" % (since_usec // 1000000)]
+    p = subprocess.run(args + list(matches), capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise Failure("journalctl failed: %s" % p.stderr.strip())
+    out = []
+    for line in p.stdout.splitlines():
+        e = {k: _value(v) for k, v in json.loads(line).items()}
+        if int(e["__REALTIME_TIMESTAMP"]) >= since_usec:
+            out.append(e)
+    return out
+
+
+def journal_barrier(timeout=LOG_WAIT):
+    """Return once journald has stored everything sent to it before: a marker sent on the same
+    socket as the handler's records, read back. Fails if it never shows (journalctl cannot read
+    the system journal: root or the systemd-journal group is needed)."""
+    mark = uuid.uuid4().hex
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    try:
+        s.sendto(b"MESSAGE=docker-run test barrier\nSYSLOG_IDENTIFIER=docker-run-test\n"
+                 b"DOCKER_RUN_TEST_BARRIER=%s\n" % mark.encode(), JOURNAL_SOCKET)
+    finally:
+        s.close()
+    end = time.monotonic() + timeout
+    while True:
+        p = subprocess.run(["journalctl", "-q", "--no-pager", "-o", "cat", "DOCKER_RUN_TEST_BARRIER=" + mark],
+                           capture_output=True, text=True, timeout=60)
+        if p.stdout.strip():
+            return
+        if time.monotonic() > end:
+            raise Failure("journald runs (%s) but journalctl does not show what was sent to it within %.0f s: "
+                          "%s (reading the system journal needs root or the systemd-journal group)"
+                          % (JOURNAL_SOCKET, timeout, p.stderr.strip() or "no error"))
+        time.sleep(0.05)
+
+
+def _stderr_records(text):
+    """The stderr form of log.c, "<PRIORITY>MESSAGE" a line; a request's record carries its id
+    in the message, "(request ID", taken as DOCKER_RUN_REQUEST_ID. Other lines are not records:
+    systemd-socket-activate's own, or a sanitizer's report (log_text() has them)."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"<(\d)>(.*)$", line)
+        if not m:
+            continue
+        r = {"_TRANSPORT": "stderr", "PRIORITY": m.group(1), "MESSAGE": m.group(2)}
+        rid = re.search(r"\(request ([0-9A-Za-z-]+)", r["MESSAGE"])
+        if rid:
+            r["DOCKER_RUN_REQUEST_ID"] = rid.group(1)
+        out.append(r)
+    return out
+
+
+def render(records):
+    """Records as text: "<PRIORITY>MESSAGE", then each other field indented as FIELD=value."""
+    lines = []
+    for r in records:
+        lines.append("<%s>%s" % (r.get("PRIORITY", ""), r.get("MESSAGE", "")))
+        lines += ["    %s=%s" % (k, v) for k, v in sorted(r.items()) if k not in ("PRIORITY", "MESSAGE")]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def container_of(record):
+    """(the 12 first hex digits of the container that served the run, whether it was warm), from
+    the MESSAGE of its record, "..., container ID[, warm])"; (None, False) when it names none."""
+    m = re.search(r", container ([0-9a-f]{12})(, warm)?\)", record.get("MESSAGE", ""))
+    return (m.group(1), bool(m.group(2))) if m else (None, False)
+
+
 def sweep(env=None, grace="0"):
     """One pass of the sweeper under the reference configuration (and the pool, if any), as the same pool
-    instance as the test's servers: the same runtime directory."""
+    instance as the test's servers (the same runtime directory); the result's .log is what it logged, on
+    stderr or in the journal (render() of its records)."""
     e = dict(REFERENCE, PATH=os.environ.get("PATH", "/usr/bin:/bin"), DOCKER_RUN_RUNTIME_DIRECTORY=RUNTIME_DIR)
     e.update(pool_env())
     e.update(env or {})
-    return subprocess.run([BIN, "--sweep", grace], env=e, capture_output=True, text=True, timeout=120)
+    since = time.time_ns() // 1000
+    p = subprocess.Popen([BIN, "--sweep", grace], env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise
+    result = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    result.log = err
+    if journald():
+        journal_barrier()
+        result.log += render(journal_entries(["_PID=%d" % p.pid], since))
+    return result
 
 
 def log(*args):
@@ -140,6 +309,8 @@ class Server:
     """The handler under systemd-socket-activate, one process per connection."""
 
     def __init__(self, env=None, unset=(), inetd=False, binary=None, listen="127.0.0.1"):
+        self.number = next(_server_numbers)
+        self.started = None  # usec of the realtime clock
         self.env = dict(REFERENCE)
         self.env.update(pool_env())
         self.env.update(env or {})
@@ -165,8 +336,12 @@ class Server:
         args += ["-a", "--inetd"] if self.inetd else ["-a"]
         for k in self.env:
             args += ["-E", k]
-        args.append(self.binary)
+        # sh records the handler's pid and start, then becomes it (see EXECS); PWD is its own addition.
+        args += ["/bin/sh", "-c", 'unset PWD; read -r s </proc/$$/stat; echo "%d $s" >>%s; exec "$0"'
+                 % (self.number, shlex.quote(EXECS)), self.binary]
         self.logfile = tempfile.TemporaryFile()
+        if self.started is None:
+            self.started = time.time_ns() // 1000
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         env.update(self.env)
         self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=self.logfile)
@@ -189,9 +364,83 @@ class Server:
                 self.proc.wait()
             self.proc = None
 
-    def logs(self):
+    def _stderr(self):
         self.logfile.seek(0)
         return self.logfile.read().decode(errors="replace")
+
+    def _handlers(self):
+        """(pid, start) of each handler this server started."""
+        return [(pid, start) for pid, start, n in _execs() if n == self.number]
+
+    def _settle(self, end):
+        """Wait until no handler of ours runs (each logs last, after its answer and the container's
+        removal), then, with journald, until it has stored what they sent. Bounded by end: a
+        handler still running then is left to the caller's retry."""
+        while time.monotonic() < end:
+            children = []
+            if self.proc:
+                try:
+                    with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+                        children = f.read().split()
+                except FileNotFoundError:
+                    pass
+            if not children and not any(_alive(pid, start) for pid, start in self._handlers()):
+                break
+            time.sleep(0.05)
+        if journald():
+            journal_barrier(max(1.0, end - time.monotonic()))
+
+    def _journal_records(self):
+        pids = {pid for pid, _ in self._handlers()}
+        if not pids or not journald():
+            return []
+        starts = {}
+        for pid, start, n in _execs():
+            starts.setdefault(pid, []).append((start, n))
+        out = []
+        for e in journal_entries(["_PID=%d" % pid for pid in sorted(pids)], self.started):
+            t = int(e["__REALTIME_TIMESTAMP"])
+            # The latest start of this pid before the record. A second of slack: a start time is
+            # whole clock ticks after a boot time of whole seconds, mapped to the realtime clock as it
+            # is now. Far below the time a pid takes to come back.
+            before = [(s, n) for s, n in starts[int(e["_PID"])] if s <= t + 1000000]
+            if before and max(before)[1] == self.number:
+                out.append(e)
+        return out
+
+    def records(self, request_id=None, timeout=LOG_WAIT):
+        """The records the server's handlers logged, oldest first, each a dict of its fields
+        (MESSAGE, PRIORITY, DOCKER_RUN_*, journald's _PID, _TRANSPORT...; from stderr: _TRANSPORT
+        "stderr", MESSAGE, PRIORITY and DOCKER_RUN_REQUEST_ID from the message). With request_id,
+        only that request's, waiting up to timeout seconds for one to arrive."""
+        end = time.monotonic() + timeout
+        while True:
+            self._settle(end)
+            found = self._journal_records() + _stderr_records(self._stderr())
+            if request_id is None:
+                return found
+            found = [r for r in found if r.get("DOCKER_RUN_REQUEST_ID") == request_id]
+            if found or time.monotonic() >= end:
+                return found
+            time.sleep(0.1)
+
+    def record(self, request_id, timeout=LOG_WAIT):
+        """The record of one request (its last, should there be more); a Failure if there is none."""
+        found = self.records(request_id, timeout)
+        expect(found, "the record of request %s, looked for %s" % (
+            request_id, "in the journal (and on stderr)" if journald() else "on stderr (no journald)"),
+            self.log_text()[-2000:])
+        return found[-1]
+
+    def messages(self):
+        """The MESSAGE of each record, requests' and the service's own ("Invalid configuration: ...")."""
+        return [r.get("MESSAGE", "") for r in self.records()]
+
+    def log_text(self):
+        """All the server's handlers logged as text: every field of their journal records, then
+        their stderr as written."""
+        self._settle(time.monotonic() + LOG_WAIT)
+        return render(self._journal_records()) + self._stderr()
 
     def request(self, method, path, body=None, headers=None, token=TOKEN, timeout=60):
         """An ordinary client: returns (status, headers dict, parsed JSON or raw bytes)."""
@@ -299,7 +548,7 @@ def main(tests, setup=None):
     ensure_images()
     if WARM:
         p = sweep()
-        expect(p.returncode == 0, "filling the warm pool", p.stderr)
+        expect(p.returncode == 0, "filling the warm pool", p.log)
     before = our_containers()
     if setup:
         setup()
