@@ -90,14 +90,19 @@ static void take_runner_output(struct request *q, struct pump *p) {
         char *body;
         int r = 0;
 
-        if (in->len > 0)
+        /* The buffer is handed to the answer, not copied: it is taken before its length is passed. */
+        if (in->len > 0) {
+                char *data = pump_take_output(p, STREAM_STDIN, &len);
+
                 return answer_fail_take(&q->answer, APIERROR_CODERUNNER_STDIN,
-                        "Code runner returned unexpected stdin data: ",
-                        pump_take_output(p, STREAM_STDIN, &len), len);
-        if (err->len > 0)
+                        "Code runner returned unexpected stdin data: ", data, len);
+        }
+        if (err->len > 0) {
+                char *data = pump_take_output(p, STREAM_STDERR, &len);
+
                 return answer_fail_take(&q->answer, APIERROR_CODERUNNER_STDERR,
-                        "Code runner failed with the following message: ",
-                        pump_take_output(p, STREAM_STDERR, &len), len);
+                        "Code runner failed with the following message: ", data, len);
+        }
 
         /* Answered early, the answer is the first whole object; at the exit, all of stdout must be one. */
         if (p->watch.complete && p->early)

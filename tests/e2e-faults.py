@@ -134,7 +134,7 @@ def warm_labels():
     the sweeper, which creates one when it fills the pool."""
     with stub_engine.StubEngine(SOCK, "ok") as stub:
         p = sweep(dict(POOL, DOCKER_UNIX_SOCKET_PATH=SOCK, RUN_MAX_EXECUTION_TIME="2"))
-        expect(stub.bodies, "the sweeper created a warm container", p.stderr)
+        expect(stub.bodies, "the sweeper created a warm container", p.log)
         return stub.bodies[0]["Labels"]
 
 
@@ -178,7 +178,7 @@ def test_sweeper_claims_before_retiring():
         stub.on_delete = lambda cid: claimed_at_delete.setdefault(cid, os.path.exists(claim_path(cid)))
         try:
             p = sweep(dict(POOL, DOCKER_UNIX_SOCKET_PATH=SOCK, RUN_MAX_EXECUTION_TIME="2"))
-            expect(p.returncode == 0, "swept", p.stderr)
+            expect(p.returncode == 0, "swept", p.log)
             expect(claimed_at_delete.get(stale["Id"]) is True, "the stale one was claimed when removed",
                    claimed_at_delete)
             expect(not os.path.exists(claim_path(stale["Id"])), "and its claim released after")

@@ -59,7 +59,12 @@ static const struct {
         { "plain", "Missing or wrong access token", 29, "Missing or wrong access token" },
         { "quotes and newline", "a \"b\"\nc", 8, "a \"b\"\nc" },
         { "valid utf-8", "caf\xc3\xa9", 5, "caf\xc3\xa9" },
-        { "invalid byte replaced", "a\xff" "b", 3, "a\xef\xbf\xbd" "b" },
+        { "invalid byte replaced",
+                "a\xff"
+                "b",
+                3,
+                "a\xef\xbf\xbd"
+                "b" },
         { "truncated sequence replaced", "a\xe2\x82", 3, "a\xef\xbf\xbd\xef\xbf\xbd" },
         { "overlong replaced", "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },
         { "surrogate replaced", "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
@@ -79,9 +84,10 @@ static void test_errors(void) {
                 answer_fail_take(&a, APIERROR_CODERUNNER_STDERR, "prefix: ", bytes, messages[i].len);
                 out = written(&a, &w, &len);
                 body = strstr(out, "\r\n\r\n") + 4;
-                CHECK(strncmp(out, "HTTP/1.1 500 Internal Server Error\r\n", 36) == 0, "%s: status", messages[i].name);
-                CHECK(header(out, "Content-Length: ") && (size_t)atol(header(out, "Content-Length: ")) ==
-                                len - (size_t)(body - out),
+                CHECK(strncmp(out, "HTTP/1.1 500 Internal Server Error\r\n", 36) == 0, "%s: status",
+                        messages[i].name);
+                CHECK(header(out, "Content-Length: ") &&
+                                (size_t)atol(header(out, "Content-Length: ")) == len - (size_t)(body - out),
                         "%s: Content-Length", messages[i].name);
                 CHECK(jsontext_validate(body, len - (size_t)(body - out), 128, NULL, NULL, NULL) == 0,
                         "%s: strictly valid JSON", messages[i].name);
@@ -89,7 +95,8 @@ static void test_errors(void) {
                 CHECK(o && json_object_object_get_ex(o, "error", &v) &&
                                 streq(json_object_get_string(v), "coderunner.stderr"),
                         "%s: code", messages[i].name);
-                CHECK(o && json_object_object_get_ex(o, "message", &v) && strncmp(json_object_get_string(v), "prefix: ", 8) == 0 &&
+                CHECK(o && json_object_object_get_ex(o, "message", &v) &&
+                                strncmp(json_object_get_string(v), "prefix: ", 8) == 0 &&
                                 streq(json_object_get_string(v) + 8, messages[i].expect),
                         "%s: message", messages[i].name);
                 json_object_put(o);
@@ -112,10 +119,12 @@ static void test_big_error(void) {
         out = written(&a, &w, &len);
         body = strstr(out, "\r\n\r\n") + 4;
         /* Of every 32 bytes, \b \t \n \f \r take two bytes escaped and the other 27 six. */
-        CHECK(len - (size_t)(body - out) == strlen("{\"error\":\"coderunner.stderr\",\"message\":\"\"}") + n / 32 * 172,
+        CHECK(len - (size_t)(body - out) ==
+                        strlen("{\"error\":\"coderunner.stderr\",\"message\":\"\"}") + n / 32 * 172,
                 "escaped in full: %zu", len - (size_t)(body - out));
         o = json_tokener_parse_ex(json_tokener_new(), body, (int)(len - (size_t)(body - out)));
-        CHECK(o && json_object_object_get_ex(o, "message", &v) && (size_t)json_object_get_string_len(v) == n &&
+        CHECK(o && json_object_object_get_ex(o, "message", &v) &&
+                        (size_t)json_object_get_string_len(v) == n &&
                         memcmp(json_object_get_string(v), a.message, n) == 0,
                 "the message arrives byte for byte, NULs included");
         json_object_put(o);
@@ -153,7 +162,8 @@ static void test_heads(void) {
         a.retry_after = 3;
         w.head_only = false;
         out = written(&a, &w, &len);
-        CHECK(strncmp(out, "HTTP/1.1 429 Too Many Requests\r\n", 32) == 0 && strstr(out, "Retry-After: 3\r\n"),
+        CHECK(strncmp(out, "HTTP/1.1 429 Too Many Requests\r\n", 32) == 0 &&
+                        strstr(out, "Retry-After: 3\r\n"),
                 "429 with Retry-After: %s", out);
         free(out);
         answer_done(&a);
