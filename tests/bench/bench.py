@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""bench: hello-world latency of docker-run beside the raw engine calls and the
-docker CLI, measured side by side in one run. Prints figures; asserts nothing.
+"""bench: hello-world latency of docker-run beside the raw engine calls and the docker CLI, measured
+side by side in one run; throughput; what one handler process costs (cost.py); GET / over socket
+activation; with --runsc, runc and gVisor side by side on one engine. Prints figures; asserts nothing.
 
-    python3 tests/bench/bench.py [--runs N] [--image IMAGE]
+    python3 tests/bench/bench.py [--runs N] [--image IMAGE] [--quick] [--runsc] [--only SECTION,...]
 
-Needs a running engine, the built handler (DOCKER_RUN_BIN) and the test images.
+Sections: latency, throughput, cost, get, runsc (the last only with --runsc or --only). --quick
+is a smoke run of about a minute. Every container, test image and process the benchmark makes is
+removed at the end, also on Ctrl-C or SIGTERM. Needs a running engine (DOCKER_HOST_SOCKET, the docker
+CLI's DOCKER_HOST), the built handler (DOCKER_RUN_BIN) and the test images; --runsc needs runsc.
 """
 
 import argparse
@@ -16,12 +20,19 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import harness  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+import cost  # noqa: E402
+from benchlib import harness  # noqa: E402
 
-PAYLOAD = {"language": "sh", "files": [{"name": "main.sh", "content": "echo Hello World"}]}
+PAYLOAD = benchlib.HELLO
+SECTIONS = ("latency", "throughput", "cost", "get", "runsc")
+# glotcode/docker-run's README, "Performance": Python hello world, min-max read off httpstat by hand on
+# a $5 Linode VM (another machine, another language): quoted as published.
+PUBLISHED = {"runc": "250-350", "runsc": "450-570"}
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -44,9 +55,9 @@ def engine(conn, method, path, body=None):
     return json.loads(data) if data else None
 
 
-def create_body(image):
+def create_body(image, runtime=None):
     c = harness.REFERENCE
-    return {
+    body = {
         "Hostname": c["DOCKER_CONTAINER_HOSTNAME"], "User": c["DOCKER_CONTAINER_USER"],
         "AttachStdin": True, "AttachStdout": True, "AttachStderr": True, "Tty": False,
         "OpenStdin": True, "StdinOnce": True, "Image": image, "NetworkDisabled": True,
@@ -60,14 +71,18 @@ def create_body(image):
                       "/home/glot": c["DOCKER_CONTAINER_WORK_DIR_OPTIONS"]},
         },
     }
+    if runtime:
+        body["HostConfig"]["Runtime"] = runtime
+    return body
 
 
-def raw_run(image):
+def raw_run(image, sock=None, runtime=None):
     """The floor: create, attach, start, write, read to EOF, remove, back to back on the socket."""
-    conn = UnixHTTPConnection(harness.DOCKER_SOCKET)
-    cid = engine(conn, "POST", "/containers/create", create_body(image))["Id"]
+    sock = sock or harness.DOCKER_SOCKET
+    conn = UnixHTTPConnection(sock)
+    cid = engine(conn, "POST", "/containers/create", create_body(image, runtime))["Id"]
     a = socket.socket(socket.AF_UNIX)
-    a.connect(harness.DOCKER_SOCKET)
+    a.connect(sock)
     a.sendall(b"POST /v1.41/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
               b"Host: localhost\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n" % cid.encode())
     head = b""
@@ -102,28 +117,8 @@ def cli_run(image):
 
 def service_run(server, image):
     st, _, body = server.run(PAYLOAD, image=image)
-    if st != 200 or body.get("stdout") != "Hello World\n":
+    if st != 200 or body.get("stdout") != benchlib.HELLO_STDOUT:
         raise RuntimeError("docker-run: %s %s" % (st, body))
-
-
-def handler_cost(env, request):
-    """CPU time and peak RSS of one handler process, run directly on a socket pair (inetd style)."""
-    import tempfile
-    ours, theirs = socket.socketpair()
-    e = dict(env, PATH=os.environ.get("PATH", "/usr/bin:/bin"))
-    # GNU time forks the handler from itself: a fork of this Python process would count Python's memory.
-    with tempfile.NamedTemporaryFile("r") as out:
-        p = subprocess.Popen(["/usr/bin/time", "-o", out.name, "-f", "%U %S %M", harness.BIN], stdin=theirs,
-                             stdout=theirs, stderr=subprocess.DEVNULL, env=e)
-        theirs.close()
-        ours.sendall(request)
-        ours.shutdown(socket.SHUT_WR)
-        while ours.recv(65536):
-            pass
-        p.wait()
-        ours.close()
-        user, system, rss = out.read().split()[-3:]
-    return (float(user) + float(system)) * 1000, int(rss)
 
 
 def measure(fn, runs):
@@ -136,13 +131,8 @@ def measure(fn, runs):
     return times
 
 
-def pct(times, p):
-    return times[min(len(times) - 1, int(round(p / 100 * (len(times) - 1))))]
-
-
 def throughput(fn, concurrency, total):
     """Runs per second with `concurrency` clients doing `total` runs in all."""
-    import threading
     left = [total]
     lock = threading.Lock()
     errors = []
@@ -150,7 +140,7 @@ def throughput(fn, concurrency, total):
     def worker():
         while True:
             with lock:
-                if left[0] == 0:
+                if left[0] <= 0:
                     return
                 left[0] -= 1
             try:
@@ -158,38 +148,28 @@ def throughput(fn, concurrency, total):
             except Exception as e:  # noqa: BLE001 - reported, not raised: this is a benchmark
                 errors.append(e)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     start = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    except KeyboardInterrupt:
+        with lock:
+            left[0] = 0
+        raise
     if errors:
         print("  errors at concurrency %d: %d (%s)" % (concurrency, len(errors), errors[0]))
     return total / (time.monotonic() - start)
 
 
-def run_body(image):
-    body = json.dumps({"image": image, "payload": PAYLOAD}).encode()
-    return (b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n"
-            % (harness.TOKEN.encode(), len(body)) + body)
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--image", default=harness.RUNNER)
-    ap.add_argument("--pool", type=int, default=4, help="warm containers kept for the image")
-    ap.add_argument("--throughput-runs", type=int, default=32, help="runs per throughput measurement")
-    args = ap.parse_args()
-    harness.require_engine()
-    harness.ensure_images()
-
+def latency_and_throughput(args, cleanup, sections):
     pool = {"DOCKER_RUN_WARM_POOL": "%s=%d" % (args.image, args.pool),
             "DOCKER_RUN_RUNTIME_DIRECTORY": harness.RUNTIME_DIR}
     harness.sweep(pool)
     # Generous engine timeouts: at concurrency 16 on a small machine the engine itself queues.
-    slow = {"RUN_MAX_EXECUTION_TIME": "30", "DOCKER_UNIX_SOCKET_READ_TIMEOUT": "20"}
+    slow = dict(cleanup.env(), RUN_MAX_EXECUTION_TIME="30", DOCKER_UNIX_SOCKET_READ_TIMEOUT="20")
     with harness.Server(slow) as cold, harness.Server(dict(pool, **slow)) as warm:
         fns = {
             "raw engine calls": lambda: raw_run(args.image),
@@ -198,49 +178,149 @@ def main():
             "docker-run warm": lambda: service_run(warm, args.image),
             "GET / (socket activation)": lambda: cold.request("GET", "/", token=None),
         }
-        results = {name: [] for name in fns}
-        for fn in fns.values():
-            fn()  # warm caches once
-        # Interleave the contenders round by round, so drifts in machine load hit all alike.
-        for _ in range(args.runs):
-            for name, fn in fns.items():
-                results[name] += measure(fn, 1)
-                if name == "docker-run warm":
-                    time.sleep(0.3)  # let the handler's replacement start, as between real requests
-        floor = statistics.median(results["raw engine calls"])
-        print("Latency of a hello-world run, %d runs each, image %s:" % (args.runs, args.image))
-        print("  %-28s %10s %10s %12s" % ("", "p50 ms", "p99 ms", "p50 / raw"))
-        for name, times in results.items():
-            times.sort()
-            med = statistics.median(times)
-            print("  %-28s %10.1f %10.1f %12.2f" % (name, med, pct(times, 99), med / floor))
+        if "latency" in sections:
+            results = {name: [] for name in fns}
+            for fn in fns.values():
+                fn()  # warm caches once
+            benchlib.server_idle(warm)
+            # Interleave the contenders round by round, so drifts in machine load hit all alike.
+            for _ in range(args.runs):
+                for name, fn in fns.items():
+                    results[name] += measure(fn, 1)
+                    if name == "docker-run warm":
+                        benchlib.server_idle(warm)  # its replacement starts after the answer, as between requests
+            floor = statistics.median(results["raw engine calls"])
+            print("Latency of a hello-world run, %d runs each, image %s:" % (args.runs, args.image))
+            print("  %-28s %10s %10s %12s" % ("", "p50 ms", "p99 ms", "p50 / raw"))
+            for name, times in results.items():
+                med = statistics.median(times)
+                print("  %-28s %10.1f %10.1f %12.2f" % (name, med, benchlib.pct(times, 99), med / floor))
 
-        print("Throughput, runs/s (%d runs per cell; warm pool of %d):" % (args.throughput_runs, args.pool))
-        print("  %-28s %10s %10s %10s" % ("concurrency", "1", "4", "16"))
-        for name in ("raw engine calls", "docker-run cold", "docker-run warm"):
-            row = []
-            for c in (1, 4, 16):
-                if name == "docker-run warm":
-                    harness.sweep(pool)
-                row.append(throughput(fns[name], c, args.throughput_runs))
-            print("  %-28s %10.1f %10.1f %10.1f" % (name, *row))
+        if "throughput" in sections:
+            levels = (1, 4, 16)
+            print("Throughput, runs/s (%d runs per cell; warm pool of %d):" % (args.throughput_runs, args.pool))
+            print("  %-28s" % "concurrency" + "".join("%10d" % c for c in levels))
+            for name in ("raw engine calls", "docker-run cold", "docker-run warm"):
+                row = []
+                for c in levels:
+                    if name == "docker-run warm":
+                        benchlib.server_idle(warm)
+                        harness.sweep(pool)
+                    row.append(throughput(fns[name], c, args.throughput_runs))
+                print("  %-28s" % name + "".join("%10.1f" % r for r in row))
+            benchlib.server_idle(warm)
 
-        env = dict(harness.REFERENCE)
-        print("Handler cost per request (one process, median of 5):")
-        for name, e, req in (("GET /", env, b"GET / HTTP/1.0\r\n\r\n"),
-                             ("POST /run cold", env, run_body(args.image)),
-                             ("POST /run warm", dict(env, **pool), run_body(args.image))):
-            costs = []
-            for _ in range(5):
-                if name.endswith("warm"):
-                    harness.sweep(pool)
-                costs.append(handler_cost(e, req))
-            print("  %-28s CPU %6.1f ms   peak RSS %6d KiB" % (name, statistics.median(c[0] for c in costs),
-                                                                max(c[1] for c in costs)))
-    harness.sweep({"DOCKER_RUN_WARM_POOL": ""})
-    left = harness.wait_no_containers()
-    if left:
-        print("containers left:", left)
+
+def gvisor(args, cleanup):
+    """runc and runsc side by side on one dockerd that has both, interleaved round by round."""
+    import engines  # tests/engines.py
+
+    print("gVisor: starting a dockerd with runsc registered (engines.Dockerd(runsc=True))", flush=True)
+    with engines.Dockerd(runsc=True) as e:
+        benchlib.copy_image(args.image, e.socket)
+        base = dict(cleanup.env(), DOCKER_UNIX_SOCKET_PATH=e.socket, RUN_MAX_EXECUTION_TIME="30",
+                    DOCKER_UNIX_SOCKET_READ_TIMEOUT="20")
+        runtimes = {"runc": {}, "runsc": {"DOCKER_CONTAINER_RUNTIME": "runsc"}}
+        # The two pools cannot share an engine: a sweep retires warm containers made under another
+        # configuration. Each warm run is preceded by a sweep of its own, which (re)fills a pool of one.
+        pools = {rt: dict(base, DOCKER_RUN_WARM_POOL="%s=1" % args.image,
+                          DOCKER_RUN_RUNTIME_DIRECTORY=cleanup.tmp, **extra) for rt, extra in runtimes.items()}
+        servers = []
+        try:
+            cold = {}
+            warm = {}
+            for rt, extra in runtimes.items():
+                cold[rt] = harness.Server(dict(base, **extra))
+                servers.append(cold[rt])
+                warm[rt] = harness.Server(pools[rt])
+                servers.append(warm[rt])
+            for s in servers:
+                s.start()
+
+            def warm_run(rt):
+                harness.sweep(pools[rt])
+                return lambda: service_run(warm[rt], args.image)
+
+            rows = {
+                "raw engine calls": lambda rt: (None, lambda: raw_run(args.image, e.socket,
+                                                                      "runsc" if rt == "runsc" else None)),
+                "docker-run cold": lambda rt: (None, lambda: service_run(cold[rt], args.image)),
+                "docker-run warm": lambda rt: (warm[rt], warm_run(rt)),
+            }
+            results = {(row, rt): [] for row in rows for rt in runtimes}
+            for r in range(args.runsc_runs + 1):  # the first round warms caches, unmeasured
+                for row, prepare in rows.items():
+                    for rt in runtimes:
+                        server, fn = prepare(rt)
+                        t = time.monotonic()
+                        fn()
+                        took = (time.monotonic() - t) * 1000
+                        if r:
+                            results[row, rt].append(took)
+                        if server:
+                            benchlib.server_idle(server)
+        finally:
+            for s in servers:
+                s.stop()
+        print("runc and gVisor side by side: one dockerd with runsc registered (--platform=ptrace "
+              "--network=none), %d rounds interleaved, image %s (ms):" % (args.runsc_runs, args.image))
+        print("  %-20s %9s %9s %8s %10s %10s %8s %13s %12s" % (
+            "", "runc p50", "runc p99", "/ raw", "runsc p50", "runsc p99", "/ raw", "runsc - runc", "runsc / runc"))
+        raw = {rt: statistics.median(results["raw engine calls", rt]) for rt in runtimes}
+        for row in rows:
+            a, b = results[row, "runc"], results[row, "runsc"]
+            ma, mb = statistics.median(a), statistics.median(b)
+            print("  %-20s %9.1f %9.1f %8.2f %10.1f %10.1f %8.2f %13.1f %12.2f" % (
+                row, ma, benchlib.pct(a, 99), ma / raw["runc"], mb, benchlib.pct(b, 99), mb / raw["runsc"],
+                mb - ma, mb / ma))
+        print("  %-20s %9s %9s %8s %10s %10s %8s %13s %12s" % (
+            "glotcode/docker-run", PUBLISHED["runc"], "", "", PUBLISHED["runsc"], "", "", "+200", "1.6-1.8"))
+        print("  (the last row as published in its README: Python hello world, min-max by hand with httpstat on a "
+              "$5 Linode VM; another machine and language)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=20, help="rounds of the latency table")
+    ap.add_argument("--image", default=harness.RUNNER)
+    ap.add_argument("--pool", type=int, default=4, help="warm containers kept for the image")
+    ap.add_argument("--throughput-runs", type=int, default=32, help="runs per throughput measurement")
+    ap.add_argument("--cost-runs", type=int, default=11, help="handler processes per kind for CPU and RSS")
+    ap.add_argument("--callgrind-runs", type=int, default=3, help="callgrind runs per request kind")
+    ap.add_argument("--get-runs", type=int, default=200, help="GET / requests per row of the GET table")
+    ap.add_argument("--runsc", action="store_true", help="also runc and gVisor side by side (a dockerd of its own)")
+    ap.add_argument("--runsc-runs", type=int, default=10, help="rounds of the gVisor table")
+    ap.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
+    ap.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
+    args = ap.parse_args()
+    if args.quick:
+        args.runs, args.throughput_runs, args.cost_runs, args.callgrind_runs = 3, 6, 3, 1
+        args.get_runs, args.runsc_runs = 30, 3
+    sections = set(args.only.split(",")) if args.only else set(SECTIONS) - {"runsc"}
+    if args.runsc:
+        sections.add("runsc")
+    unknown = sections - set(SECTIONS)
+    if unknown:
+        ap.error("unknown section(s): %s" % ", ".join(sorted(unknown)))
+    harness.require_engine()
+    cleanup = benchlib.Cleanup()
+    began = time.monotonic()
+    try:
+        harness.ensure_images()
+        print("command:", benchlib.command_line(), flush=True)
+        if sections & {"latency", "throughput"}:
+            latency_and_throughput(args, cleanup, sections)
+        if "cost" in sections:
+            pool = {"DOCKER_RUN_WARM_POOL": "%s=1" % args.image, "DOCKER_RUN_RUNTIME_DIRECTORY": harness.RUNTIME_DIR}
+            cost.handler_cost(args.image, args.cost_runs, args.callgrind_runs, pool, cleanup.tmp, cleanup.env())
+        if "get" in sections:
+            with harness.Server(cleanup.env()) as server:
+                cost.get_latency(server, args.get_runs)
+        if "runsc" in sections:
+            gvisor(args, cleanup)
+    finally:
+        cleanup.finish()
+        print("bench: %.0f s" % (time.monotonic() - began))
 
 
 if __name__ == "__main__":
