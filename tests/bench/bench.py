@@ -158,6 +158,7 @@ def throughput(fn, concurrency, total):
     except KeyboardInterrupt:
         with lock:
             left[0] = 0
+        benchlib.join_all(threads)  # what they are making, the clean-up must see
         raise
     if errors:
         print("  errors at concurrency %d: %d (%s)" % (concurrency, len(errors), errors[0]))
@@ -318,6 +319,9 @@ def main():
                 cost.get_latency(server, args.get_runs)
         if "runsc" in sections:
             gvisor(args, cleanup)
+    except KeyboardInterrupt:
+        print("bench: interrupted", flush=True)
+        sys.exit(130)
     finally:
         cleanup.finish()
         print("bench: %.0f s" % (time.monotonic() - began))

@@ -146,6 +146,13 @@ def remove_containers(ids):
     return left
 
 
+def join_all(threads, timeout=30.0):
+    """Join threads, waiting at most timeout seconds in all."""
+    end = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, end - time.monotonic()))
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt("signal %d" % signum)
 
@@ -217,13 +224,19 @@ class Cleanup:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             stopped, killed = self.stop_processes()
-            # Runs the handlers were removing when they answered; warm ones wait for no one.
-            end = time.monotonic() + 10
+            # Runs whose removal the handlers or the engine (docker run --rm) had begun; warm ones wait for
+            # no one. Whatever is left then is ours to remove.
+            end = time.monotonic() + 3
             left = self.new_containers()
             while any(not warm for _, warm in left.values()) and time.monotonic() < end:
                 time.sleep(0.2)
                 left = self.new_containers()
-            stuck = remove_containers(left)
+            remove_containers(left)
+            end = time.monotonic() + 10
+            stuck = list(self.new_containers())
+            while stuck and time.monotonic() < end:  # "removal already in progress" ends by itself
+                time.sleep(0.2)
+                stuck = remove_containers(self.new_containers())
             images = [name for name in test_images() if name not in self.images_before and image_exists(name)]
             for name in images:
                 harness.docker("image", "rm", "-f", name, check=False)

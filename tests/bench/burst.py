@@ -135,6 +135,7 @@ def level(server, image, concurrency, runs, timeout):
         with lock:
             left[0] = 0
         barrier.abort()
+        benchlib.join_all(threads)
         raise
     finally:
         done.set()
@@ -215,6 +216,9 @@ def main():
             # Clean before the next level: stop what still runs (it removes its own), then remove the rest.
             cleanup.stop_processes()
             benchlib.remove_containers(cid for cid in benchlib.labelled_containers() if cid not in before)
+    except KeyboardInterrupt:
+        print("burst: interrupted", flush=True)
+        sys.exit(130)
     finally:
         if rows:
             print_table(rows, args)

@@ -281,6 +281,9 @@ def main():
         handler_cost(args.image, args.runs, args.callgrind_runs, pool, cleanup.tmp, cleanup.env())
         with harness.Server(cleanup.env()) as server:
             get_latency(server, args.get_runs)
+    except KeyboardInterrupt:
+        print("cost: interrupted", flush=True)
+        sys.exit(130)
     finally:
         cleanup.finish()
 
