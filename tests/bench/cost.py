@@ -180,8 +180,9 @@ def handler_cost(image, runs, callgrind_runs, pool_env, tmp, extra_env=None):
 
     print("Handler cost per request (inetd mode, one process per request; instructions: callgrind, median of "
           "%d; CPU and peak RSS: wait4(), median of %d):" % (callgrind_runs, runs))
-    print("  %-28s %13s %8s %9s %8s %9s %9s %9s" % ("", "instructions", "spread", "ld.so", "! main", "CPU us",
-                                                     "CPU/GET/", "RSS KiB"))
+    print("  %-28s %13s %7s %7s %7s %8s %8s %7s %8s" % (
+        "", "instructions", "spread", "/ GET /", "ld.so", "!main()", "CPU us", "/ GET /", "RSS KiB"))
+    base_ins = statistics.median(cg.total for cg in rows[0][3]) if rows[0][3] else None
     base_cpu = statistics.median(rows[0][4]) if rows[0][4] else None
     for name, want, statuses, cgs, cpu, rss in rows:
         ins = [cg.total for cg in cgs]
@@ -190,16 +191,18 @@ def handler_cost(image, runs, callgrind_runs, pool_env, tmp, extra_env=None):
         loader = statistics.median(cg.loader() / cg.total for cg in cgs) * 100 if cgs else None
         outside = [cg.outside_main() / cg.total for cg in cgs if cg.outside_main() is not None]
         c = statistics.median(cpu) if cpu else None
-        print("  %-28s %13s %7s%% %8s%% %7s%% %9s %9s %9s" % (
+        print("  %-28s %13s %6s%% %7s %6s%% %7s%% %8s %8s %8s" % (
             name, "-" if med is None else "{:,.0f}".format(med), benchlib.fmt(spread, "%.2f"),
-            benchlib.fmt(loader), benchlib.fmt(statistics.median(outside) * 100 if outside else None),
-            benchlib.fmt(c, "%.0f"), benchlib.fmt(c / base_cpu if c and base_cpu else None, "%.2f"),
+            benchlib.fmt(med / base_ins if med and base_ins else None, "%.3f"), benchlib.fmt(loader),
+            benchlib.fmt(statistics.median(outside) * 100 if outside else None), benchlib.fmt(c, "%.0f"),
+            benchlib.fmt(c / base_cpu if c and base_cpu else None, "%.2f"),
             benchlib.fmt(statistics.median(rss) if rss else None, "%.0f")))
         wrong = {st: n for st, n in statuses.items() if st != want}
         if wrong:
             print("  %-28s   answers other than %d: %s" % ("", want, wrong))
     print("  (spread: (max - min) / median of the instruction counts; ld.so: self cost in the dynamic loader's "
-          "object; ! main: everything outside main(), the loader included)")
+          "object ld-linux; !main(): all that runs outside main(): the loader's start-up relocations and look-ups, "
+          "the libraries' constructors, exit; CPU: ru_utime + ru_stime)")
     if rows and rows[0][3]:
         top = rows[0][3][0].top_objects(5)
         print("  GET / by object (self cost): " + ", ".join("%s %.1f%%" % (ob, v / rows[0][3][0].total * 100)
