@@ -264,4 +264,6 @@ def copy_image(image, socket_path):
 
 
 def connect(port, timeout=60):
-    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s

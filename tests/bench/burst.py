@@ -39,12 +39,12 @@ SHIPPED = {"RUN_MAX_EXECUTION_TIME": "15", "DOCKER_UNIX_SOCKET_READ_TIMEOUT": "3
 def transport_kind(e):
     if isinstance(e, (socket.timeout, TimeoutError)):
         return "timeout"
+    if isinstance(e, http.client.RemoteDisconnected):  # a ConnectionResetError too: first
+        return "closed without an answer"
     if isinstance(e, ConnectionResetError):
         return "reset"
     if isinstance(e, ConnectionRefusedError):
         return "refused"
-    if isinstance(e, http.client.RemoteDisconnected):
-        return "closed without an answer"
     if isinstance(e, BrokenPipeError):
         return "broken pipe"
     return type(e).__name__
