@@ -406,6 +406,10 @@ static int parse_warm_pools(struct errmsg *e, char **items, struct config *c) {
         return 0;
 }
 
+uint64_t config_memory_bound(const struct config *c) {
+        return CONFIG_HANDLER_BASE_BYTES + 32768u + c->max_request_size + 1026u + c->max_output_size;
+}
+
 int64_t config_run_seconds(const struct config *c) {
         return (int64_t)((c->max_execution_time_ms + 999) / 1000) +
                (int64_t)((c->docker_read_timeout_ms * 3 + 999) / 1000);

@@ -91,6 +91,14 @@ void config_free(struct config *c);
  * three engine calls. A container older than that by the sweeper's grace is left over. */
 int64_t config_run_seconds(const struct config *c);
 
+/* The handler itself, libraries and buffers included, before a request's body and a run's output. */
+#define CONFIG_HANDLER_BASE_BYTES (16u * 1024u * 1024u)
+
+/* The most memory one handler needs under this configuration: its base, the request buffer (the head, the
+ * body and a chunk line) and the run's output (stdout and stderr together, handed to the answer, never
+ * copied). */
+uint64_t config_memory_bound(const struct config *c);
+
 /* How many warm containers DOCKER_RUN_WARM_POOL keeps for image; 0 when none. */
 unsigned config_warm_count(const struct config *c, const char *image);
 

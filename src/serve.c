@@ -12,6 +12,7 @@
 #include <syslog.h>
 
 #include "answer.h"
+#include "cgroup.h"
 #include "config.h"
 #include "docker.h"
 #include "http.h"
@@ -106,6 +107,25 @@ static int check_listen_consistency(struct connection *k) {
                 return -EINVAL;
         }
         return 0;
+}
+
+/* A configuration the unit's MemoryMax= cannot hold is refused, rather than failing runs at their largest.
+ */
+static int check_memory(struct connection *k) {
+        uint64_t limit, need = config_memory_bound(&k->config);
+
+        if (cgroup_memory_limit(&limit) < 0 || need <= limit)
+                return 0;
+        snprintf(k->config_error, sizeof(k->config_error),
+                "SERVER_MAX_REQUEST_SIZE (%llu) and RUN_MAX_OUTPUT_SIZE (%llu): a handler may need %llu "
+                "MiB, above "
+                "its cgroup's memory limit of %llu MiB (MemoryMax= in docker-run@.service): lower them or "
+                "raise "
+                "MemoryMax=",
+                (unsigned long long)k->config.max_request_size,
+                (unsigned long long)k->config.max_output_size,
+                (unsigned long long)((need + 1048575) / 1048576), (unsigned long long)(limit / 1048576));
+        return -EINVAL;
 }
 
 /* Read one request against the deadline and the size caps; on failure the answer is set. */
@@ -321,7 +341,7 @@ int serve_connection(struct conn *c) {
 
         k.sigfd = setup_signals();
         k.config_ok = config_load(&k.config, 0, k.config_error, sizeof(k.config_error)) == 0;
-        if (k.config_ok && check_listen_consistency(&k) < 0) {
+        if (k.config_ok && (check_listen_consistency(&k) < 0 || check_memory(&k) < 0)) {
                 config_free(&k.config);
                 k.config_ok = false;
         }

@@ -42,6 +42,8 @@ SCRIPTS = {
     "nul-stderr": "cat >/dev/null; printf 'a\\000b' >&2",
     # Never reads its stdin, never answers.
     "deaf-sleeper": "sleep 100",
+    # 8 MiB of control bytes on stderr, each of which the error answer escapes to six.
+    "stderr-flood": "cat >/dev/null; head -c 8388608 /dev/zero | tr '\\0' '\\1' >&2",
 }
 
 
@@ -209,6 +211,85 @@ def test_listen_addr_on_dual_stack_socket():
         s.env["SERVER_LISTEN_PORT"] = str(s.port)
         st, _, body = s.request("GET", "/", token=None)
         expect(st == 200, "127.0.0.1 reached over [::] (::ffff:127.0.0.1) is 127.0.0.1", st, body)
+
+
+# --- the handler's memory: a documented function of the limits, and the unit's limit respected ----------
+
+def peak_rss_kib(env, payload, image):
+    """The handler's own peak RSS serving one run, in inetd mode under tests/bench/rusage.c (wait4)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
+    import cost
+    import tempfile
+    body = json.dumps({"image": image, "payload": payload}).encode()
+    request = (b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+               % (TOKEN.encode(), len(body)) + body)
+    with tempfile.TemporaryDirectory() as tmp:
+        status, _, kib = cost.rusage_once(dict(harness.REFERENCE, **env), request, tmp)
+    return status, kib
+
+
+def test_memory_bound():
+    """config_memory_bound(): 16 MiB, the request and the output cap. An 8 MiB stderr of control bytes cost the
+    old handler 139 MiB (and its answer, escaped, is 48 MiB)."""
+    cap = 9 * 1024 * 1024
+    status, kib = peak_rss_kib({"RUN_MAX_OUTPUT_SIZE": str(cap)}, {}, image("stderr-flood"))
+    expect(status == 500, "answered coderunner.stderr", status)
+    bound = 16 * 1024 + 2 * 1024 + cap // 1024
+    expect(kib <= bound, "peak RSS within the documented bound", kib, bound)
+
+
+def test_memory_beyond_the_unit_refused():
+    """A configuration whose bound is above the handler's cgroup memory limit (MemoryMax=) is refused as a
+    configuration error, naming the variables and the limit, instead of failing the largest runs."""
+    with harness.MemoryCgroup(48 * 1024 * 1024) as cg:
+        with Server({"RUN_MAX_OUTPUT_SIZE": str(40 * 1024 * 1024)}, cgroup=cg.procs) as s:
+            expect_error(s.run(sh("echo")), 500, "config")
+            text = s.log_text()
+            expect("RUN_MAX_OUTPUT_SIZE" in text and "MemoryMax" in text, "the log says why", text[-500:])
+        with Server(cgroup=cg.procs) as s:
+            st, _, body = s.run(sh("echo fits"))
+            expect(st == 200 and body["stdout"] == "fits\n", "the shipped limits fit in 48 MiB", st, body)
+
+
+# --- one user's run must not break another's ------------------------------------
+
+def shipped_configuration():
+    """packaging/docker-run.conf as the shell reads it (serve-local.sh), with the test's own engine, token
+    and runtime directory."""
+    conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "packaging", "docker-run.conf")
+    out = subprocess.run(["env", "-i", "bash", "-c", 'set -a; . "$1"; env -0', "x", conf], capture_output=True,
+                         check=True).stdout.decode()
+    env = dict(kv.split("=", 1) for kv in out.split("\0") if "=" in kv)
+    keep = {k: v for k, v in env.items() if k.startswith(("DOCKER_", "RUN_", "SERVER_", "DEBUG_"))}
+    keep.update(DOCKER_UNIX_SOCKET_PATH=harness.DOCKER_SOCKET, API_ACCESS_TOKEN=TOKEN,
+                DOCKER_RUN_RUNTIME_DIRECTORY=harness.RUNTIME_DIR, DOCKER_UNIX_SOCKET_READ_TIMEOUT="20")
+    return keep
+
+
+def test_fork_bomb_leaves_other_runs_alone():
+    """RLIMIT_NPROC counts every process of the uid on the host: with the original's nproc 100, one run's fork
+    bomb made every concurrent run of the same user fail to fork. The shipped configuration bounds each run
+    by its own pids cgroup instead."""
+    env = shipped_configuration()
+    with Server(env, unset=[k for k in harness.REFERENCE if k not in env and k.startswith("DOCKER_CONTAINER_")]) as s:
+        bomb = []
+        t = threading.Thread(target=lambda: bomb.append(s.run(sh("b() { b | b & }; b; sleep 4"))))
+        t.start()
+        time.sleep(2)  # the bomb has filled its container's pids cgroup
+        results = [None] * 4
+
+        def other(i):
+            results[i] = s.run(sh("for n in 1 2 3 4 5 6 7 8 9 10; do sh -c 'echo $n' >/dev/null || exit 9; done; "
+                                  "echo done %d" % i))
+        others = [threading.Thread(target=other, args=(i,)) for i in range(len(results))]
+        for o in others:
+            o.start()
+        for o in others:
+            o.join()
+        t.join()
+    for i, (st, _, body) in enumerate(results):
+        expect(st == 200 and body.get("stdout") == "done %d\n" % i and not body.get("stderr"),
+               "a run beside the fork bomb forked as usual", i, st, body)
 
 
 def teardown():

@@ -297,6 +297,42 @@ def wait_no_containers(before=frozenset(), timeout=10.0):
         time.sleep(0.1)
 
 
+class MemoryCgroup:
+    """A memory cgroup of the test's own with a limit, as systemd's MemoryMax= makes one (cgroup v1's memory
+    controller, else v2's): procs is the file to write a pid into."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.path = None
+
+    def __enter__(self):
+        name = "docker-run-test-%d" % os.getpid()
+        for base, limit_file in (("/sys/fs/cgroup/memory", "memory.limit_in_bytes"), ("/sys/fs/cgroup", "memory.max")):
+            if os.path.exists(os.path.join(base, limit_file)) or os.path.exists(os.path.join(base, "cgroup.controllers")):
+                path = os.path.join(base, name)
+                try:
+                    os.mkdir(path)
+                    with open(os.path.join(path, limit_file), "w") as f:
+                        f.write(str(self.limit))
+                except OSError:
+                    if os.path.isdir(path):
+                        os.rmdir(path)
+                    continue
+                self.path = path
+                self.procs = os.path.join(path, "cgroup.procs")
+                return self
+        raise RuntimeError("no memory cgroup can be made here")
+
+    def __exit__(self, *exc):
+        # Its processes have exited (the server is stopped first); an empty cgroup is removed with rmdir.
+        for _ in range(50):
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -308,7 +344,7 @@ def free_port():
 class Server:
     """The handler under systemd-socket-activate, one process per connection."""
 
-    def __init__(self, env=None, unset=(), inetd=False, binary=None, listen="127.0.0.1"):
+    def __init__(self, env=None, unset=(), inetd=False, binary=None, listen="127.0.0.1", cgroup=None):
         self.number = next(_server_numbers)
         self.started = None  # usec of the realtime clock
         self.env = dict(REFERENCE)
@@ -318,6 +354,7 @@ class Server:
             self.env.pop(k, None)
         self.inetd = inetd
         self.listen = listen
+        self.cgroup = cgroup  # a cgroup.procs file the handlers are to run under
         self.binary = binary or BIN
         self.port = None
         self.proc = None
@@ -345,6 +382,9 @@ class Server:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         env.update(self.env)
         self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=self.logfile)
+        if self.cgroup:
+            with open(self.cgroup, "w") as f:
+                f.write(str(self.proc.pid))  # the handlers it starts inherit it
         end = time.monotonic() + 10
         while time.monotonic() < end:
             try:

@@ -18,13 +18,21 @@ EXAMPLE = re.compile(r"^#([A-Z][A-Z0-9_]*)=(.*)$")
 
 
 def variants(text):
-    """(name, file text): the file as shipped, then once per commented-out example with it uncommented."""
+    """(name, file text): the file as shipped, then once per commented-out example with it uncommented. An
+    example is a run of consecutive commented assignments: a pair that must be set together is one."""
     yield "as shipped", text
     lines = text.split("\n")
-    for i, line in enumerate(lines):
-        m = EXAMPLE.match(line)
-        if m:
-            yield m.group(1), "\n".join(lines[:i] + [line[1:]] + lines[i + 1:])
+    i = 0
+    while i < len(lines):
+        if not EXAMPLE.match(lines[i]):
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and EXAMPLE.match(lines[j]):
+            j += 1
+        name = "+".join(EXAMPLE.match(line).group(1) for line in lines[i:j])
+        yield name, "\n".join(lines[:i] + [line[1:] for line in lines[i:j]] + lines[j:])
+        i = j
 
 
 def shell_check(path):

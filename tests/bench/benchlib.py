@@ -62,6 +62,7 @@ def read_response(sock, buffered=b""):
             raise ConnectionClosed("closed after %d bytes, before the end of an answer's head" % len(data))
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
+    rest = bytearray(rest)  # appended to in place: a body of many megabytes stays linear
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ")[1])
     headers = {}
@@ -75,11 +76,11 @@ def read_response(sock, buffered=b""):
             if not chunk:
                 raise ConnectionClosed("closed %d bytes into a %d-byte body" % (len(rest), n))
             rest += chunk
-        return status, headers, rest[:n], rest[n:]
+        return status, headers, bytes(rest[:n]), bytes(rest[n:])
     while True:
         chunk = sock.recv(65536)
         if not chunk:
-            return status, headers, rest, b""
+            return status, headers, bytes(rest), b""
         rest += chunk
 
 

@@ -137,6 +137,15 @@ served=$(inside bash -c 'trap "" PIPE; fds=(); for i in $(seq 40); do exec {fd}<
         echo "$n"' || true)
 check "40 connections from one source are all served ($served)" test "$served" = 40
 
+# A configuration the unit's MemoryMax= cannot hold (the output cap alone above 64M) is refused, and says so.
+inside sh -c 'echo RUN_MAX_OUTPUT_SIZE=100000000 >>/etc/docker-run/docker-run.conf'
+check "an output cap above MemoryMax= is a configuration error" \
+        sh -c "docker exec $name curl -s http://127.0.0.1:8088/ | grep -q '\"error\":\"config\"'"
+sleep 0.5
+check "the journal says to lower it or raise MemoryMax=" \
+        sh -c "docker exec $name journalctl -t docker-run | grep -q 'RUN_MAX_OUTPUT_SIZE.*MemoryMax='"
+inside sed -i '$d' /etc/docker-run/docker-run.conf
+
 # Without the credential file, as the README tells an operator who sets API_ACCESS_TOKEN instead: the
 # handler serves with the environment's token and the sweeper, which needs no token, still runs.
 inside rm /etc/docker-run/api-token
