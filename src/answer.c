@@ -153,6 +153,7 @@ int answer_write(const struct answer *a, const struct answer_wire *w, struct con
                 .keep_alive = w->keep_alive,
                 .keep_alive_timeout = w->keep_alive_timeout,
                 .retry_after = a->retry_after,
+                .content_type = a->content_type,
                 .extra = a->headers,
                 .extra_len = a->headers_len,
         };

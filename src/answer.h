@@ -23,6 +23,7 @@ struct answer {
         char *body; /* owned; the 200 answer's bytes */
         size_t body_len;
         unsigned retry_after;             /* seconds for Retry-After, 0 for none */
+        const char *content_type;         /* static; NULL for application/json */
         char headers[ANSWER_HEADERS_MAX]; /* extra "Name: value\r\n" lines */
         size_t headers_len;
 };

@@ -8,8 +8,8 @@
 #define CGROUP_UNLIMITED (UINT64_C(1) << 62)
 
 /*
- * The memory limit in bytes of the cgroup described by proc_self_cgroup (the text of /proc/self/cgroup), read
- * under root (normally "/sys/fs/cgroup"): cgroup v1's memory controller, else cgroup v2's memory.max.
+ * The memory limit in bytes of the cgroup described by proc_self_cgroup (the text of /proc/self/cgroup),
+ * read under root (normally "/sys/fs/cgroup"): cgroup v1's memory controller, else cgroup v2's memory.max.
  * Returns 0, or -ENOENT when there is none (unlimited, or no memory controller to ask).
  */
 int cgroup_memory_limit_at(const char *proc_self_cgroup, const char *root, uint64_t *ret);

@@ -37,8 +37,9 @@ enum kind {
         KIND_I64,
         KIND_INT,
         KIND_UNSIGNED,
-        KIND_CAPS,   /* list of capability names, never NULL */
-        KIND_IMAGES, /* list of image names, NULL when empty */
+        KIND_DECIMAL, /* a decimal number, scaled by 10^scale into a uint64_t: 0.5 at scale 9 is 500000000 */
+        KIND_CAPS,    /* list of capability names, never NULL */
+        KIND_IMAGES,  /* list of image names, NULL when empty */
 };
 
 struct setting {
@@ -46,7 +47,8 @@ struct setting {
         enum kind kind;
         bool required;
         size_t offset;
-        uint64_t min, max;
+        uint64_t min, max;     /* KIND_DECIMAL: scaled */
+        unsigned scale;        /* KIND_DECIMAL */
         const char *fallback;  /* text used when the variable is unset */
         const char *only_with; /* ignored unless this variable is set too */
         const char *if_empty;  /* a list that may not be empty: why */
@@ -116,6 +118,17 @@ static const struct setting settings[] = {
         { "DOCKER_RUN_WARM_MAX_AGE", KIND_MSEC, false, .offset = FIELD(warm_max_age_ms), .min = 10,
                 .max = SECONDS_MAX_RUN, .fallback = "600" },
         { "DOCKER_RUN_RUNTIME_DIRECTORY", KIND_PATH, false, .offset = FIELD(runtime_dir) },
+
+        { "DOCKER_CONTAINER_CPUS", KIND_DECIMAL, false, .offset = FIELD(container_nano_cpus), .scale = 9,
+                .min = 10000000, .max = 1024ull * 1000000000 },
+        { "RUN_MAX_CONCURRENT", KIND_UNSIGNED, false, .offset = FIELD(max_concurrent), .min = 1,
+                .max = CONFIG_CONCURRENT_MAX },
+        { "RUN_QUEUE_TIMEOUT", KIND_MSEC, false, .offset = FIELD(queue_timeout_ms), .min = 0,
+                .max = SECONDS_MAX_REQUEST, .fallback = "10" },
+        { "SERVER_KEEPALIVE_TIMEOUT", KIND_MSEC, false, .offset = FIELD(keepalive_timeout_ms), .min = 0,
+                .max = SECONDS_MAX_REQUEST, .fallback = "5" },
+        { "SERVER_KEEPALIVE_REQUESTS", KIND_UNSIGNED, false, .offset = FIELD(keepalive_requests), .min = 1,
+                .max = 100000, .fallback = "100" },
 };
 
 struct errmsg {
@@ -342,6 +355,17 @@ static int parse_setting(struct errmsg *e, const struct setting *s, struct confi
                         *(bool *)field = false;
                 else
                         return fail_value(e, s->name, "not true or false", value);
+                return 0;
+        case KIND_DECIMAL:
+                r = parse_scaled(value, strlen(value), s->scale, s->max, &n);
+                if (r < 0 || n < s->min) {
+                        char reason[96];
+
+                        snprintf(reason, sizeof(reason), "not a decimal number between %g and %g",
+                                (double)s->min / 1e9, (double)s->max / 1e9);
+                        return fail_value(e, s->name, reason, value);
+                }
+                *(uint64_t *)field = n;
                 return 0;
         case KIND_U64:
         case KIND_MSEC:

@@ -31,15 +31,22 @@ struct config {
         bool readonly_rootfs;
         struct config_tmpfs tmp_dir;
         struct config_tmpfs work_dir;
-        char *container_runtime; /* DOCKER_CONTAINER_RUNTIME, NULL for the engine's default */
+        char *container_runtime;      /* DOCKER_CONTAINER_RUNTIME, NULL for the engine's default */
+        uint64_t container_nano_cpus; /* DOCKER_CONTAINER_CPUS in billionths of a core, 0 when unset */
 
         uint64_t max_execution_time_ms; /* RUN_MAX_EXECUTION_TIME, seconds */
         uint64_t max_output_size;       /* RUN_MAX_OUTPUT_SIZE, bytes */
         char **image_allowlist;         /* RUN_IMAGE_ALLOWLIST, NULL when every image is allowed */
         bool wait_for_exit; /* RUN_WAIT_FOR_EXIT: answer at the container's exit, not its answer */
+        unsigned
+                max_concurrent; /* RUN_MAX_CONCURRENT, runs at once on this host; 0: derived from the CPUs */
+        uint64_t queue_timeout_ms; /* RUN_QUEUE_TIMEOUT, seconds; default 10, 0 refuses at once */
 
-        uint64_t max_request_size;   /* SERVER_MAX_REQUEST_SIZE, bytes of body; default 2 MiB */
-        uint64_t request_timeout_ms; /* SERVER_REQUEST_TIMEOUT, seconds; default 10 */
+        uint64_t max_request_size;     /* SERVER_MAX_REQUEST_SIZE, bytes of body; default 2 MiB */
+        uint64_t request_timeout_ms;   /* SERVER_REQUEST_TIMEOUT, seconds; default 10 */
+        uint64_t keepalive_timeout_ms; /* SERVER_KEEPALIVE_TIMEOUT, seconds; default 5, 0 turns keep-alive
+                                          off */
+        unsigned keepalive_requests;   /* SERVER_KEEPALIVE_REQUESTS, per connection; default 100 */
 
         /* Accepted for compatibility; under socket activation the socket unit owns them. */
         char *listen_addr;       /* SERVER_LISTEN_ADDR, NULL when unset */
@@ -60,7 +67,8 @@ struct config {
                                      /run/docker-run */
 };
 
-#define CONFIG_WARM_MAX            64u /* warm containers per image */
+#define CONFIG_WARM_MAX            64u  /* warm containers per image */
+#define CONFIG_CONCURRENT_MAX      256u /* runs at once on one host (SLOTS_COUNT_MAX) */
 #define CONFIG_DEFAULT_RUNTIME_DIR "/run/docker-run"
 
 /* The token's credential name under $CREDENTIALS_DIRECTORY, and its size cap. */

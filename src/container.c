@@ -102,6 +102,10 @@ static int host_config(const struct config *c, int64_t memory, json_object **ret
                 return -ENOMEM;
         if (c->container_runtime && add(h, "Runtime", json_object_new_string(c->container_runtime)) < 0)
                 return -ENOMEM;
+        /* CPU time, not just wall time: one run cannot starve the others (CFS quota). */
+        if (c->container_nano_cpus > 0 &&
+                add(h, "NanoCpus", json_object_new_int64((int64_t)c->container_nano_cpus)) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(h);
         return 0;
 }
@@ -162,6 +166,7 @@ int container_config_hash(const struct config *c, const char *image, char ret[st
         feed(&h, "work-path", c->work_dir.path);
         feed(&h, "work-options", c->work_dir.path ? c->work_dir.options : NULL);
         feed(&h, "runtime", c->container_runtime);
+        feed_int(&h, "nano-cpus", (int64_t)c->container_nano_cpus);
         snprintf(ret, 17, "%016" PRIx64, h);
         return 0;
 }

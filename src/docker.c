@@ -19,7 +19,8 @@ struct docker {
         CURL *curl; /* one handle, so create, start and remove share a kept-alive connection */
         struct curl_slist *headers;
         char *socket_path;
-        uint64_t timeout_ms;
+        uint64_t timeout_ms;         /* each call: DOCKER_UNIX_SOCKET_READ_TIMEOUT */
+        uint64_t connect_timeout_ms; /* connecting: DOCKER_UNIX_SOCKET_WRITE_TIMEOUT */
         long status;
         char message[512];
         char errbuf[CURL_ERROR_SIZE];
@@ -92,14 +93,14 @@ static CURLcode restrict_protocols(CURL *curl) {
 #endif
 }
 
-static CURL *new_handle(const char *socket_path, uint64_t timeout_ms, char *errbuf) {
+static CURL *new_handle(const char *socket_path, uint64_t connect_timeout_ms, char *errbuf) {
         CURL *curl = curl_easy_init();
 
         if (!curl)
                 return NULL;
         if (curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path) != CURLE_OK ||
                 curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-                curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK ||
+                curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms) != CURLE_OK ||
                 curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
                 restrict_protocols(curl) != CURLE_OK) {
                 curl_easy_cleanup(curl);
@@ -108,17 +109,19 @@ static CURL *new_handle(const char *socket_path, uint64_t timeout_ms, char *errb
         return curl;
 }
 
-int docker_new(const char *socket_path, uint64_t timeout_ms, struct docker **ret) {
+int docker_new(
+        const char *socket_path, uint64_t timeout_ms, uint64_t connect_timeout_ms, struct docker **ret) {
         struct docker *d;
 
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
         d->timeout_ms = timeout_ms;
+        d->connect_timeout_ms = connect_timeout_ms;
         d->socket_path = strdup(socket_path);
         if (!d->socket_path)
                 goto fail;
-        d->curl = new_handle(socket_path, timeout_ms, d->errbuf);
+        d->curl = new_handle(socket_path, connect_timeout_ms, d->errbuf);
         if (!d->curl)
                 goto fail;
         /* No "Expect: 100-continue" round trip before a create body. */
@@ -236,6 +239,15 @@ static int parse_body(struct docker *d, json_object **ret) {
 
 int docker_ping(struct docker *d) {
         return request(d, "GET", "/_ping", NULL, 0);
+}
+
+int docker_info(struct docker *d, json_object **ret) {
+        int r;
+
+        r = request(d, "GET", "/info", NULL, 0);
+        if (r < 0)
+                return r;
+        return parse_body(d, ret);
 }
 
 int docker_version(struct docker *d, json_object **ret) {
@@ -488,7 +500,7 @@ int docker_attach(struct docker *d, const char *id, usec_t deadline, struct dock
         if (!s)
                 return -ENOMEM;
         s->fd = -1;
-        s->curl = new_handle(d->socket_path, d->timeout_ms, d->errbuf);
+        s->curl = new_handle(d->socket_path, d->connect_timeout_ms, d->errbuf);
         if (!s->curl)
                 return -ENOMEM;
         /* The engine hijacks this connection, so curl only connects and we speak HTTP ourselves. */

@@ -29,7 +29,9 @@ struct docker_stream;
  * negative errno when the engine could not be reached or talked to (the
  * socket missing, refused, a timeout; docker_message() says what curl saw).
  */
-int docker_new(const char *socket_path, uint64_t timeout_ms, struct docker **ret);
+/* timeout_ms bounds each call, connect_timeout_ms the connection to the engine. */
+int docker_new(
+        const char *socket_path, uint64_t timeout_ms, uint64_t connect_timeout_ms, struct docker **ret);
 struct docker *docker_free(struct docker *d);
 
 /* HTTP status of the engine's last answer, 0 when there was none. */
@@ -40,6 +42,9 @@ const char *docker_message(const struct docker *d);
 
 /* GET /_ping: 0 when the engine answers. */
 int docker_ping(struct docker *d);
+
+/* GET /info: the engine's answer as parsed JSON, owned by the caller. */
+int docker_info(struct docker *d, json_object **ret);
 
 /* GET /version: the engine's answer as parsed JSON, owned by the caller. */
 int docker_version(struct docker *d, json_object **ret);

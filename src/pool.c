@@ -225,6 +225,21 @@ static int start_one(struct docker *d, const struct config *c, const char *image
         return 0;
 }
 
+int pool_count(struct docker *d, const struct config *c, const char *image) {
+        _cleanup_json_ json_object *members = NULL;
+        int n = 0, r;
+
+        r = list_members(d, c, image, &members);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < json_object_array_length(members); i++) {
+                const char *id = member_id(json_object_array_get_idx(members, i));
+
+                n += id && !is_claimed(c, id);
+        }
+        return n;
+}
+
 int pool_fill(
         struct docker *d, const struct config *c, const char *image, unsigned count, unsigned max_new) {
         _cleanup_json_ json_object *members = NULL;

@@ -36,6 +36,9 @@ void pool_release(const struct config *c, const char *id);
  */
 int pool_claim_deadline(const struct config *c, const char *id, int64_t *ret);
 
+/* How many warm containers of image are running unclaimed: ready to serve. */
+int pool_count(struct docker *d, const struct config *c, const char *image);
+
 /*
  * Create and start warm containers of image until count of them are running unclaimed, at most max_new of
  * them now. Returns how many were started.

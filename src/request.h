@@ -13,6 +13,7 @@
 
 #define REQUEST_ID_BYTES 16
 
+struct metrics;
 struct run;
 
 /* What became of a request, besides its answer. */
@@ -26,7 +27,8 @@ struct request {
         struct conn *conn;
         const struct config *config; /* valid when config_ok */
         bool config_ok;
-        int sigfd; /* SIGTERM, SIGINT, SIGHUP; -1 when unavailable */
+        int sigfd;               /* SIGTERM, SIGINT, SIGHUP; -1 when unavailable */
+        struct metrics *metrics; /* the shared counters; NULL without them */
 
         char id[REQUEST_ID_BYTES * 2 + 1];
         usec_t t0; /* the request's first byte */

@@ -57,13 +57,13 @@ int response_head(const struct response_head *h, char *buf, size_t size) {
                 snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", h->retry_after);
         n = snprintf(buf, size,
                 "HTTP/1.1 %d %s\r\n"
-                "Content-Type: application/json\r\n"
+                "Content-Type: %s\r\n"
                 "Content-Length: %zu\r\n"
                 "%s%s%s%s%s%.*s"
                 "\r\n",
-                h->status, response_reason(h->status), h->content_length, keep, retry,
-                h->request_id ? "X-Request-Id: " : "", h->request_id ?: "", h->request_id ? "\r\n" : "",
-                (int)(h->extra ? h->extra_len : 0), h->extra ?: "");
+                h->status, response_reason(h->status), h->content_type ?: "application/json",
+                h->content_length, keep, retry, h->request_id ? "X-Request-Id: " : "", h->request_id ?: "",
+                h->request_id ? "\r\n" : "", (int)(h->extra ? h->extra_len : 0), h->extra ?: "");
         if (n < 0 || (size_t)n >= size)
                 return -ENOBUFS;
         return n;

@@ -12,6 +12,7 @@ struct response_head {
         bool keep_alive;             /* Connection: keep-alive with Keep-Alive: timeout=N, else close */
         unsigned keep_alive_timeout; /* seconds */
         unsigned retry_after;        /* seconds, 0 for none */
+        const char *content_type;    /* NULL for application/json */
         const char *extra;           /* further "Name: value\r\n" lines, may be NULL */
         size_t extra_len;
 };
@@ -19,8 +20,8 @@ struct response_head {
 /* The reason phrase for a status this service answers with. */
 const char *response_reason(int status);
 
-/* Format the head of a response with a JSON body into buf. Returns its length, or -ENOBUFS when it does not
- * fit. */
+/* Format the head of a response (a JSON body unless content_type says otherwise) into buf. Returns its
+ * length, or -ENOBUFS when it does not fit. */
 int response_head(const struct response_head *h, char *buf, size_t size);
 
 /* The interim answer to "Expect: 100-continue". */

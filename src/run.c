@@ -3,16 +3,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "body.h"
 #include "docker.h"
+#include "engineinfo.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "pump.h"
 #include "run.h"
+#include "slots.h"
 
 /* How long the handler keeps trying to remove a container after the answer. */
 #define REMOVE_USEC (30 * USEC_PER_SEC)
@@ -26,6 +31,10 @@ struct run {
         struct body_request body; /* the image, the payload's bytes and the limits of this run */
         const char *image;        /* body.image */
         usec_t deadline;
+        struct slots *slots; /* the run's slot on this host, held until the container is disposed of */
+        unsigned slot_count;
+        usec_t queue_usec; /* waited for the slot */
+        struct engine_info engine;
 };
 
 static struct run *run_free(struct run *r) {
@@ -36,11 +45,13 @@ static struct run *run_free(struct run *r) {
         docker_stream_free(r->stream);
         lifecycle_done(&r->life);
         docker_free(r->docker);
+        slots_free(r->slots);
         free(r);
         return NULL;
 }
 
-/* An engine call failed: the socket is unreachable, or the engine said no. */
+/* An engine call failed: the socket is unreachable, the engine said no, or it was too slow: the service's
+ * load, never the user's code. */
 static void fail_engine(struct request *q, int r, enum apierror refused, const char *what) {
         struct docker *d = q->run->docker;
 
@@ -48,9 +59,99 @@ static void fail_engine(struct request *q, int r, enum apierror refused, const c
                 answer_fail(&q->answer, refused, "Failed to %s: %s", what, docker_message(d));
         else if (r == -ENOMEM)
                 answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
-        else
+        else if (r == -ETIMEDOUT) {
+                answer_fail(&q->answer, APIERROR_DOCKER_BUSY,
+                        "The engine is busy: it did not %s within %llu ms "
+                        "(DOCKER_UNIX_SOCKET_READ_TIMEOUT): %s",
+                        what, (unsigned long long)q->config->docker_read_timeout_ms, docker_message(d));
+                q->answer.retry_after = (unsigned)((q->config->docker_read_timeout_ms + 999) / 1000);
+        } else
                 answer_fail(&q->answer, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s",
                         docker_message(d));
+}
+
+/* Runs at once on this host: RUN_MAX_CONCURRENT, else twice the engine's CPUs (from its cached /info), else
+ * twice this host's. Never an engine call: the answer to a full host comes before any. */
+static unsigned slot_count(const struct config *c) {
+        struct engine_info i;
+        long cpus;
+
+        if (c->max_concurrent > 0)
+                return c->max_concurrent;
+        if (engineinfo_cached(c->runtime_dir, c->docker_socket_path, &i) == 0 && i.ncpu > 0)
+                cpus = i.ncpu;
+        else
+                cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (cpus < 1)
+                cpus = 1;
+        return cpus * 2 > CONFIG_CONCURRENT_MAX ? CONFIG_CONCURRENT_MAX : (unsigned)cpus * 2;
+}
+
+/* Wait for a run slot, first come first served, at most RUN_QUEUE_TIMEOUT; before the run's deadline starts.
+ */
+static enum outcome admit(struct request *q) {
+        const struct config *c = q->config;
+        struct run *run = q->run;
+        struct pollfd cancel[2];
+        size_t n_cancel = 0;
+        unsigned waiting = 0;
+        int r;
+
+        run->slot_count = slot_count(c);
+        r = slots_open(c->runtime_dir, run->slot_count, &run->slots);
+        if (r < 0) {
+                log_message(LOG_ERR, "Failed to open the run slots in %s: %s", c->runtime_dir, strerror(-r));
+                answer_fail(
+                        &q->answer, APIERROR_INTERNAL, "The run slots are unavailable: %s", strerror(-r));
+                return OUTCOME_ANSWER;
+        }
+        if (conn_hangup_events(q->conn))
+                cancel[n_cancel++] =
+                        (struct pollfd){ .fd = q->conn->in_fd, .events = conn_hangup_events(q->conn) };
+        if (q->sigfd >= 0)
+                cancel[n_cancel++] = (struct pollfd){ .fd = q->sigfd, .events = POLLIN };
+        r = slots_acquire(run->slots, now_usec() + c->queue_timeout_ms * USEC_PER_MSEC, cancel, n_cancel,
+                &run->queue_usec);
+        if (r == -ECANCELED)
+                return request_stopped(q) ? OUTCOME_INTERRUPTED : OUTCOME_CLIENT_GONE;
+        if (r == -ETIMEDOUT) {
+                (void)slots_waiting(c->runtime_dir, &waiting);
+                answer_fail(&q->answer, APIERROR_LIMITS_CONCURRENCY,
+                        "Too many runs at once: all %u run slots of this host are busy (RUN_MAX_CONCURRENT) "
+                        "and "
+                        "none came free within %llu ms (RUN_QUEUE_TIMEOUT)",
+                        run->slot_count, (unsigned long long)c->queue_timeout_ms);
+                /* A rough guess of when a slot is free for it: a second per round of the queue ahead. */
+                q->answer.retry_after = 1 + waiting / run->slot_count;
+                return OUTCOME_ANSWER;
+        }
+        if (r < 0) {
+                answer_fail(&q->answer, APIERROR_INTERNAL, "Failed to take a run slot: %s", strerror(-r));
+                return OUTCOME_ANSWER;
+        }
+        return OUTCOME_ANSWER;
+}
+
+/* What the engine can enforce, from its cached /info: never a run without the configured limits. */
+static int check_engine(struct request *q) {
+        struct run *run = q->run;
+        char why[512];
+        int r;
+
+        r = engineinfo_get(run->docker, q->config->runtime_dir, q->config->docker_socket_path, &run->engine);
+        if (r < 0) {
+                fail_engine(q, r, APIERROR_DOCKER_UNIXSOCKET, "ask the engine what it can enforce");
+                return r;
+        }
+        r = engineinfo_check(&run->engine, q->config, why, sizeof(why));
+        if (r < 0) {
+                log_message(LOG_ERR, "Refusing to run: %s", why);
+                answer_fail(&q->answer,
+                        q->config->container_runtime && strstr(why, "RUNTIME") ? APIERROR_DOCKER_RUNTIME
+                                                                               : APIERROR_DOCKER_LIMITS,
+                        "The engine cannot enforce the configured limits: %s", why);
+        }
+        return r;
 }
 
 /* The run's deadline as wall-clock time, for labels and claims: the sweeper compares it across processes. */
@@ -189,7 +290,9 @@ static int start_pump(struct request *q) {
                 .hangup_fd = q->conn->in_fd,
                 .hangup_events = conn_hangup_events(q->conn),
                 .sigfd = q->sigfd,
-                .early = !c->wait_for_exit,
+                /* Podman may deliver a stdout frame before the stderr frame written earlier: an early answer
+                 * could miss the runner's stderr, so there the exit decides. */
+                .early = !c->wait_for_exit && !run->engine.podman,
         };
         int r;
 
@@ -290,8 +393,9 @@ static enum outcome run_container(struct request *q) {
         return o;
 }
 
-enum outcome run_serve(struct request *q) {
+static enum outcome serve(struct request *q) {
         const struct config *c = q->config;
+        enum outcome o;
         int r;
 
         q->run = calloc(1, sizeof(*q->run));
@@ -306,13 +410,46 @@ enum outcome run_serve(struct request *q) {
                         "Image '%s' is not in RUN_IMAGE_ALLOWLIST", q->run->image);
                 return OUTCOME_ANSWER;
         }
-        r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, &q->run->docker);
+        r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, c->docker_write_timeout_ms,
+                &q->run->docker);
         if (r < 0) {
                 answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
                 return OUTCOME_ANSWER;
         }
         lifecycle_init(&q->run->life, q->run->docker, c, q->id);
+        o = admit(q);
+        if (o != OUTCOME_ANSWER || q->answer.failed)
+                return o;
+        if (check_engine(q) < 0)
+                return OUTCOME_ANSWER;
         return run_container(q);
+}
+
+/* What happened to the run, in headers of the answer (whatever it is); the body stays the runner's. */
+static void run_headers(struct request *q) {
+        struct run *run = q->run;
+        const struct body_request *b = &run->body;
+        usec_t d = now_usec() - q->t0;
+
+        (void)answer_header(&q->answer, "X-Docker-Run-Duration: %llu.%06llu",
+                (unsigned long long)(d / USEC_PER_SEC), (unsigned long long)(d % USEC_PER_SEC));
+        (void)answer_header(&q->answer, "X-Docker-Run-Queue-Wait: %llu.%06llu",
+                (unsigned long long)(run->queue_usec / USEC_PER_SEC),
+                (unsigned long long)(run->queue_usec % USEC_PER_SEC));
+        (void)answer_header(&q->answer, "X-Docker-Run-Warm: %s", run->life.warm ? "true" : "false");
+        (void)answer_header(&q->answer,
+                "X-Docker-Run-Limits: executionTime=%llu.%03llu, outputSize=%llu, memory=%lld",
+                (unsigned long long)(b->execution_time_ms / 1000),
+                (unsigned long long)(b->execution_time_ms % 1000), (unsigned long long)b->output_size,
+                (long long)b->memory);
+}
+
+enum outcome run_serve(struct request *q) {
+        enum outcome o = serve(q);
+
+        if (q->run && q->run->body.image[0])
+                run_headers(q);
+        return o;
 }
 
 /* One run, one warm container: the pool is topped up by the handler that used it, after all else. */
@@ -330,6 +467,40 @@ static void replace_warm_container(struct request *q) {
                         docker_message(run->docker));
 }
 
+/* The run in the shared counters: its result, its phases, whether the pool served it. */
+static void count(struct request *q) {
+        struct run *run = q->run;
+        struct metrics *m = q->metrics;
+        const struct lifecycle *l = &run->life;
+
+        if (!run->body.image[0])
+                return; /* refused before it was a run */
+        if (q->answer.failed)
+                metrics_run_error(m, (unsigned)q->answer.error);
+        else if (q->answer.status == 200)
+                metrics_run_ok(m);
+        if (config_warm_count(q->config, run->image) > 0)
+                metrics_warm(m, l->warm);
+        metrics_run_duration(m, now_usec() - q->t0);
+        if (run->slots)
+                metrics_queue_wait(m, run->queue_usec);
+        if (l->claim_usec)
+                metrics_engine_phase(m, 0, METRICS_PHASE_CLAIM, l->claim_usec);
+        if (l->create_usec)
+                metrics_engine_phase(m, 0, METRICS_PHASE_CREATE, l->create_usec);
+        if (l->attach_usec)
+                metrics_engine_phase(m, 0, METRICS_PHASE_ATTACH, l->attach_usec);
+        if (l->start_usec)
+                metrics_engine_phase(m, 0, METRICS_PHASE_START, l->start_usec);
+        if (q->log.run_usec)
+                metrics_engine_phase(m, 0, METRICS_PHASE_RUN, q->log.run_usec);
+        if (l->remove_usec)
+                metrics_engine_phase(m, 0, METRICS_PHASE_REMOVE, l->remove_usec);
+        if (q->answer.failed &&
+                (q->answer.error == APIERROR_DOCKER_UNIXSOCKET || q->answer.error == APIERROR_DOCKER_BUSY))
+                metrics_engine_failure(m, 0);
+}
+
 void run_finish(struct request *q) {
         struct run *run = q->run;
 
@@ -345,6 +516,7 @@ void run_finish(struct request *q) {
         q->log.attach_usec = run->life.attach_usec;
         q->log.start_usec = run->life.start_usec;
         q->log.remove_usec = run->life.remove_usec;
+        count(q);
 }
 
 void run_release(struct request *q) {

@@ -19,9 +19,10 @@
 #include "log.h"
 #include "request.h"
 #include "response.h"
+#include "metrics.h"
 #include "run.h"
 #include "serve.h"
-#include "version.h"
+#include "status.h"
 
 /* The connection: what every request on it shares. */
 struct connection {
@@ -30,6 +31,7 @@ struct connection {
         bool config_ok;
         char config_error[512];
         int sigfd;
+        struct metrics *metrics;
         struct http_parser parser;
         char *buf; /* the bytes of the request being read, and what follows it */
         size_t len;
@@ -195,66 +197,49 @@ static enum outcome read_request(struct connection *k, struct request *q) {
         }
 }
 
-static void serve_root(struct request *q) {
-        _cleanup_json_ json_object *o = json_object_new_object();
+/* The routes: the method each takes, whether it needs the token, what serves it. */
+static const struct route {
+        const char *path;
+        bool post; /* POST, else GET (and HEAD) */
+        bool token;
+        enum metrics_route metric;
+} routes[] = {
+        { "/", false, false, METRICS_ROUTE_ROOT },
+        { "/version", false, true, METRICS_ROUTE_VERSION },
+        { "/run", true, true, METRICS_ROUTE_RUN },
+        { "/health", false, false, METRICS_ROUTE_HEALTH },
+        { "/metrics", false, true, METRICS_ROUTE_METRICS },
+};
 
-        if (!o || json_object_object_add(o, "name", json_object_new_string("docker-run")) < 0 ||
-                json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION_STRING)) < 0 ||
-                json_object_object_add(o, "description",
-                        json_object_new_string("Api for running code in transient docker containers")) < 0 ||
-                answer_ok_json(&q->answer, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) < 0)
-                answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
-}
-
-static void serve_version(struct request *q) {
-        _cleanup_docker_ struct docker *d = NULL;
-        _cleanup_json_ json_object *engine = NULL, *answer = NULL;
-        int r;
-
-        r = docker_new(q->config->docker_socket_path, q->config->docker_read_timeout_ms, &d);
-        if (r < 0)
-                return answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
-        r = docker_version(d, &engine);
-        if (r == -EREMOTEIO || r == -EBADMSG || r == -EMSGSIZE)
-                return answer_fail(&q->answer, APIERROR_DOCKER_VERSION, "Failed to get docker version: %s",
-                        docker_message(d));
-        if (r < 0)
-                return answer_fail(&q->answer, APIERROR_DOCKER_UNIXSOCKET, "Unix socket failure: %s",
-                        docker_message(d));
-        if (version_json(engine, &answer) < 0 ||
-                answer_ok_json(&q->answer, answer, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) < 0)
-                answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
-}
-
-static enum outcome route(struct request *q) {
+static enum outcome route(struct request *q, enum metrics_route *ret_metric) {
         const struct http_request *h = &q->http;
         /* HEAD is a GET answered without its body (RFC 9110 9.3.2). */
         bool get = http_slice_eq(h->method, "GET") || http_slice_eq(h->method, "HEAD"),
              post = http_slice_eq(h->method, "POST");
-        enum { ROUTE_ROOT, ROUTE_VERSION, ROUTE_RUN } which;
+        const struct route *r = NULL;
 
-        if (http_slice_eq(h->path, "/"))
-                which = ROUTE_ROOT;
-        else if (http_slice_eq(h->path, "/version"))
-                which = ROUTE_VERSION;
-        else if (http_slice_eq(h->path, "/run"))
-                which = ROUTE_RUN;
-        else {
+        for (size_t i = 0; i < ELEMENTSOF(routes); i++)
+                if (http_slice_eq(h->path, routes[i].path))
+                        r = &routes[i];
+        *ret_metric = r ? r->metric : METRICS_ROUTE_OTHER;
+        if (!r)
                 answer_fail(&q->answer, APIERROR_ROUTE_NOT_FOUND, "No route for %s", q->path);
-                return OUTCOME_ANSWER;
-        }
-
-        if ((which == ROUTE_RUN && !post) || (which != ROUTE_RUN && !get))
+        else if (r->post ? !post : !get)
                 answer_fail(&q->answer, APIERROR_METHOD_NOT_ALLOWED, "Method %s is not allowed on %s",
                         q->method, q->path);
         else if (!q->config_ok)
                 answer_fail(&q->answer, APIERROR_CONFIG, "The service is misconfigured; see its log");
-        else if (which == ROUTE_ROOT)
-                serve_root(q);
-        else if (!h->has_token || !token_equal(h->token.ptr, h->token.len, q->config->access_token))
+        else if (r->token &&
+                 (!h->has_token || !token_equal(h->token.ptr, h->token.len, q->config->access_token)))
                 answer_fail(&q->answer, APIERROR_ACCESS_TOKEN, "Missing or wrong access token");
-        else if (which == ROUTE_VERSION)
-                serve_version(q);
+        else if (r->metric == METRICS_ROUTE_ROOT)
+                status_root(q);
+        else if (r->metric == METRICS_ROUTE_VERSION)
+                status_version(q);
+        else if (r->metric == METRICS_ROUTE_HEALTH)
+                status_health(q);
+        else if (r->metric == METRICS_ROUTE_METRICS)
+                status_metrics(q);
         else
                 return run_serve(q);
         return OUTCOME_ANSWER;
@@ -279,9 +264,11 @@ static int serve_request(struct connection *k) {
                 .config = &k->config,
                 .config_ok = k->config_ok,
                 .sigfd = k->sigfd,
+                .metrics = k->metrics,
                 .t0 = now_usec(),
         };
         struct answer_wire wire = { .request_id = q.id };
+        enum metrics_route metric = METRICS_ROUTE_OTHER;
         char log_message_text[LOG_FIELD_MAX];
         struct http_slice method, path;
         enum outcome o;
@@ -299,7 +286,7 @@ static int serve_request(struct connection *k) {
                 q.log.path = q.path;
         }
         if (o == OUTCOME_ANSWER && !q.answer.failed)
-                o = route(&q);
+                o = route(&q, &metric);
         /* A HEAD request's answer has no body, whatever it is (also an error's). */
         wire.head_only = streq(q.method, "HEAD");
         if (o == OUTCOME_INTERRUPTED) {
@@ -329,6 +316,7 @@ static int serve_request(struct connection *k) {
                         answer_message_head(&q.answer, log_message_text, sizeof(log_message_text));
         }
         log_request(&q.log);
+        metrics_request(k->metrics, metric, q.answer.status);
         conn_close(k->conn);
         run_release(&q);
         answer_done(&q.answer);
@@ -347,10 +335,13 @@ int serve_connection(struct conn *c) {
         }
         if (!k.config_ok)
                 log_message(LOG_ERR, "Invalid configuration: %s", k.config_error);
+        else if (metrics_open(k.config.runtime_dir, &k.metrics) < 0)
+                k.metrics = NULL; /* counted nowhere, served all the same */
 
         ret = serve_request(&k);
 
         free(k.buf);
+        metrics_close(k.metrics);
         config_free(&k.config);
         closep(&k.sigfd);
         return ret;

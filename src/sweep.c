@@ -212,7 +212,7 @@ int sweep_run(const struct config *c, int64_t grace_sec) {
         size_t retired = 0;
         int removed, r;
 
-        r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, &d);
+        r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, c->docker_write_timeout_ms, &d);
         if (r < 0)
                 return r;
         s.d = d;

@@ -36,8 +36,8 @@ def test_stub_ok_and_removed():
         expect(st == 200 and body["stdout"] == "stub", "stub run", st, body)
         time.sleep(0.3)
         expect(("DELETE", "/v1.41/containers/" + stub_engine.CID) in stub.calls, "removed", stub.calls)
-        expect([c[1].rsplit("/", 1)[-1] for c in stub.calls[:3]] == ["create", "attach", "start"],
-               "attach before start", stub.calls)
+        steps = [c[1].rsplit("/", 1)[-1] for c in stub.calls if "/containers/" in c[1]]
+        expect(steps[:3] == ["create", "attach", "start"], "attach before start", stub.calls)
     with_stub("ok", check)
 
 
@@ -86,11 +86,32 @@ def test_engine_silent_after_attach():
 
 
 def test_engine_slow_to_answer():
+    """An engine too slow to create is the service's load: 503 docker.busy with Retry-After, never the user's
+    fault; and the container that create may have made all the same is removed by its name."""
     def check(s, stub):
         start = time.monotonic()
-        expect_error(s.run(sh("x"), image="stub"), 500, "docker.unixsocket")
+        answer = s.run(sh("x"), image="stub")
+        expect_error(answer, 503, "docker.busy")
+        expect(int(answer[1]["retry-after"]) >= 1, "with Retry-After", answer[1])
         expect(time.monotonic() - start < 5, "engine timeout holds")
+        rid = answer[1]["x-request-id"]
+        for _ in range(50):
+            if ("DELETE", "/v1.41/containers/docker-run-" + rid) in stub.calls:
+                break
+            time.sleep(0.1)
+        expect(("DELETE", "/v1.41/containers/docker-run-" + rid) in stub.calls,
+               "the create's container, if any, removed by name before anything else", stub.calls)
     with_stub("slow", check, env={"DOCKER_UNIX_SOCKET_READ_TIMEOUT": "1"}, delay=4)
+
+
+def test_slow_start_is_not_the_users_time():
+    """The deadline counts from the container's start: a start that takes longer than the whole execution
+    limit (a saturated engine) leaves a hello world its full time."""
+    def check(s, stub):
+        st, _, body = s.run(sh("x"), image="stub")
+        expect(st == 200 and body["stdout"] == "stub", "answered, not limits.execution_time", st, body)
+    with_stub("slow-start", check, env={"RUN_MAX_EXECUTION_TIME": "1", "DOCKER_UNIX_SOCKET_READ_TIMEOUT": "5"},
+              delay=2)
 
 
 def run_in_thread(s, payload, image="stub"):

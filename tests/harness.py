@@ -394,8 +394,25 @@ class Server:
                 time.sleep(0.05)
         raise RuntimeError("systemd-socket-activate did not listen")
 
+    def handlers(self):
+        """The pids of the handlers running now, oldest first."""
+        try:
+            pids = open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)).read().split()
+        except OSError:
+            return []
+        started = {}
+        for pid in pids:
+            try:
+                started[int(pid)] = int(open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()[19])
+            except (OSError, ValueError, IndexError):
+                pass
+        return sorted(started, key=started.get)
+
     def stop(self):
+        """Stop listening, then wait (bounded) for the handlers still at work: removing their containers and
+        giving back their run slots, which the next test's server shares."""
         if self.proc:
+            left = self.handlers()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(10)
@@ -403,6 +420,10 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+            end = time.monotonic() + 40
+            while left and time.monotonic() < end:
+                left = [p for p in left if os.path.exists("/proc/%d" % p)]
+                time.sleep(0.05)
 
     def _stderr(self):
         self.logfile.seek(0)

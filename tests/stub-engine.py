@@ -47,6 +47,8 @@ class Handler(socketserver.StreamRequestHandler):
             mode = stub.mode
             if path.endswith("/_ping"):
                 self.answer(200)
+            elif path.endswith("/info"):
+                self.answer(200, stub.info)
             elif path.endswith("/version"):
                 if mode == "version-error":
                     self.answer(500, {"message": "version refused by stub"}, "Error")
@@ -78,6 +80,9 @@ class Handler(socketserver.StreamRequestHandler):
                 self.stream(mode)
                 return
             elif path.split("?")[0].endswith("/start"):
+                if mode == "slow-start":
+                    stub.event("start")
+                    time.sleep(stub.delay)
                 if mode == "start-error":
                     self.answer(500, {"message": "start refused by stub"}, "Error")
                 else:
@@ -98,7 +103,7 @@ class Handler(socketserver.StreamRequestHandler):
             "bad-stream": frame(7, b"what"),
             "truncated": frame(1, b"{}")[:8] + b"{",
             "ok": frame(1, b'{"stdout":"stub","stderr":"","error":""}'),
-        }.get(mode)
+        }.get("ok" if mode == "slow-start" else mode)
         if out is None:  # "hang": never answer, never close
             time.sleep(3600)
             return
@@ -116,6 +121,9 @@ class StubEngine:
         self.delay = delay
         self.calls = []
         self.bodies = []       # the create bodies received, parsed
+        # GET /info: an engine that enforces every limit, unless a test says otherwise.
+        self.info = {"NCPU": 2, "MemoryLimit": True, "SwapLimit": True, "PidsLimit": True, "CpuCfsQuota": True,
+                     "CgroupDriver": "cgroupfs", "CgroupVersion": "1", "Runtimes": {"runc": {"path": "runc"}}}
         self.listing = []      # the answer to GET /containers/json
         self.on_list = None    # called before that answer
         self.on_delete = None  # called with the id before a DELETE is answered

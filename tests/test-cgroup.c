@@ -33,7 +33,8 @@ int main(void) {
                 int ret;
                 uint64_t value;
         } cases[] = {
-                { "v1 memory controller", "9:name=systemd:/x\n4:memory:/system.slice/a.service\n0::/x\n", 0, 67108864 },
+                { "v1 memory controller", "9:name=systemd:/x\n4:memory:/system.slice/a.service\n0::/x\n", 0,
+                        67108864 },
                 { "v1 joined controllers", "5:cpu,memory,pids:/joined\n", 0, 1048576 },
                 { "v1 no limit", "4:memory:/unlimited\n", -ENOENT, 0 },
                 { "v2", "0::/system.slice/b.service\n", 0, 33554432 },

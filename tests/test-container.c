@@ -114,6 +114,12 @@ static void test_body(void) {
         json_object_put(o);
         c.debug_keep_container = false;
 
+        c.container_nano_cpus = 500000000;
+        r = body(&c, c.container_memory, NULL, &o);
+        CHECK(r == 0 && json_object_get_int64(get(o, "HostConfig/NanoCpus")) == 500000000, "NanoCpus");
+        json_object_put(o);
+        c.container_nano_cpus = 0;
+
         c.container_pids_limit = 0;
         c.container_runtime = "runsc";
         r = body(&c, 0, NULL, &o);
@@ -140,7 +146,7 @@ static void test_hash(void) {
 
         CHECK(container_config_hash(&c, "img:1", base) == 0, "hash");
         /* Pinned: the digest is of our own description, not of a library's serialization. */
-        CHECK(streq(base, "7e61ada29b820d65"), "pinned digest: %s", base);
+        CHECK(streq(base, "e1af78f8deebc165"), "pinned digest: %s", base);
         container_config_hash(&c, "img:1", h);
         CHECK(streq(h, base), "the same configuration, the same digest");
         container_config_hash(&c, "img:2", h);
@@ -166,6 +172,7 @@ static void test_hash(void) {
         CHANGED("tmp options", d.tmp_dir.options = "rw");
         CHANGED("work path", d.work_dir.path = NULL);
         CHANGED("runtime", d.container_runtime = "runsc");
+        CHANGED("cpus", d.container_nano_cpus = 500000000);
         /* A value cannot pose as the next field. */
         CHANGED("a value with the next key in it",
                 (d.container_hostname = "glot\nuser=12:glot", d.container_user = ""));

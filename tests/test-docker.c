@@ -94,7 +94,7 @@ static void run_row(size_t i, const char *dir) {
                 close(fd);
         }
 
-        r = docker_new(sa.sun_path, 2000, &d);
+        r = docker_new(sa.sun_path, 2000, 2000, &d);
         CHECK(r == 0, "%s: docker_new: %d (an option this libcurl refuses?)", rows[i].name, r);
         if (r == 0) {
                 r = call(d, rows[i].call);
