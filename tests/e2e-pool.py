@@ -180,5 +180,92 @@ def test_killed_warm_handler_swept():
     retire()
 
 
+def claim_file(cid, runtime_dir=None):
+    return os.path.join(runtime_dir or harness.RUNTIME_DIR, "claim-" + cid)
+
+
+def test_empty_claim_file_means_claimed():
+    """A claim file that exists means claimed, whatever it holds (a claim being written, or torn): retiring
+    the pool leaves that member to its claim, judged by the file's age, and retires the other."""
+    env = pool_env(2)
+    got = sorted(fill(env))
+    claimed, other = got
+    path = claim_file(claimed)
+    try:
+        open(path, "w").close()
+        p = sweep({"DOCKER_RUN_WARM_POOL": ""})
+        expect(p.returncode == 0, "sweeper ran", p.log)
+        left = wait_members(1)
+        expect(left == {claimed}, "the member with an empty claim file survives, the other is retired", left,
+               claimed, other, p.log)
+        expect(os.path.exists(path), "its claim is left alone", p.log)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    retire()
+
+
+def instance_members():
+    """Every running warm container of the runner's pool: id -> its docker-run.instance label ('' if none)."""
+    out = docker("ps", "--no-trunc", "--filter", "label=docker-run.pool=" + RUNNER, "--format",
+                 '{{.ID}} {{.Label "docker-run.instance"}}').stdout
+    return dict((line.split(" ", 1) + [""])[:2] for line in out.splitlines() if line.strip())
+
+
+def retire_in(runtime_dir):
+    p = sweep({"DOCKER_RUN_WARM_POOL": "", "DOCKER_RUN_RUNTIME_DIRECTORY": runtime_dir})
+    expect(p.returncode == 0, "sweeper ran for " + runtime_dir, p.log)
+
+
+def test_services_never_share_pools():
+    """Two services on one engine with different runtime directories (their claims are not each other's):
+    each fills, claims and retires only its own pool."""
+    dirs = {"a": harness.RUNTIME_DIR + "-a", "b": harness.RUNTIME_DIR + "-b"}
+    envs = {k: pool_env(2, DOCKER_RUN_RUNTIME_DIRECTORY=d) for k, d in dirs.items()}
+    for d in dirs.values():
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        retire_in(d)  # whatever an interrupted earlier run left
+    retire()
+    try:
+        pools = {}
+        for k in ("a", "b"):
+            before = set(instance_members())
+            p = sweep(envs[k])
+            expect(p.returncode == 0, "sweeper ran for " + k, p.log)
+            wait_members(len(before) + 2)
+            now = instance_members()
+            pools[k] = set(now) - before
+            expect(len(pools[k]) == 2, "pool %s filled by its own sweep, beside the other's" % k, pools, p.log)
+        instances = {k: {instance_members()[c] for c in pools[k]} for k in pools}
+        expect(all(len(v) == 1 and "" not in v for v in instances.values()) and instances["a"] != instances["b"],
+               "each pool's members carry their service's instance", instances)
+        instance = {k: v.pop() for k, v in instances.items()}
+
+        with Server(envs["a"]) as sa, Server(envs["b"]) as sb:
+            servers = {"a": sa, "b": sb}
+            for i in range(3):
+                for k in ("a", "b"):
+                    wait_members(4)
+                    snapshot = instance_members()
+                    st, h, body = servers[k].run(sh("echo %s%d" % (k, i)))
+                    expect(st == 200 and body["stdout"] == "%s%d\n" % (k, i), "answered", k, i, st, body)
+                    cid, warm = used_container(servers[k], h["x-request-id"])
+                    expect(cid and warm, "a warm run", k, i, cid, warm)
+                    owner = [i for c, i in snapshot.items() if c.startswith(cid)]
+                    expect(owner == [instance[k]], "server %s used a member of its own pool" % k, cid, owner,
+                           instance, snapshot)
+        wait_members(4)
+        b_members = {c for c, i in instance_members().items() if i == instance["b"]}
+        expect(len(b_members) == 2, "b's pool topped up", instance_members())
+        retire_in(dirs["a"])
+        after = instance_members()
+        expect(not any(i == instance["a"] for i in after.values()), "a's pool retired", after)
+        expect(set(after) == b_members, "b's members untouched when a's pool is retired", after, b_members)
+    finally:
+        for d in dirs.values():
+            retire_in(d)
+    expect(not wait_members(0), "both pools retired")
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_")])

@@ -73,6 +73,7 @@ static const char *const integers[] = {
         "DOCKER_CONTAINER_PIDS_LIMIT",
         "SERVER_MAX_REQUEST_SIZE",
         "SERVER_REQUEST_TIMEOUT",
+        "DOCKER_RUN_WARM_MAX_AGE",
 };
 
 /* Each with what the message must say: overflow is out of range, anything but digits is not a number. */
@@ -96,6 +97,7 @@ static const char *const booleans[] = {
         "DOCKER_CONTAINER_NETWORK_DISABLED",
         "DOCKER_CONTAINER_READONLY_ROOTFS",
         "DEBUG_KEEP_CONTAINER",
+        "RUN_WAIT_FOR_EXIT",
 };
 
 static const char *const bad_booleans[] = { "", "TRUE", "False", "1", "0", "yes", " true", "true " };
@@ -301,6 +303,66 @@ static void check_allowlist(const char *row, const struct config *c) {
         CHECK(!config_image_allowed(c, "alpine"), "%s: other image", row);
 }
 
+/* The defaults of the variables added beside the original's, spelled out rather than by their macros. */
+static void check_added_defaults(const char *row, const struct config *c) {
+        CHECK(!c->wait_for_exit, "%s: answer at the runner's answer, not its exit", row);
+        CHECK(c->max_request_size == 2u * 1024u * 1024u, "%s: request size %llu", row,
+                (unsigned long long)c->max_request_size);
+        CHECK(c->request_timeout_ms == 10000, "%s: request timeout %llu", row,
+                (unsigned long long)c->request_timeout_ms);
+        CHECK(!c->warm_pool && !c->warm && c->n_warm == 0, "%s: no warm pool", row);
+        CHECK(c->warm_max_age_ms == 600000, "%s: warm max age %llu", row,
+                (unsigned long long)c->warm_max_age_ms);
+        CHECK(str_is(c->runtime_dir, "/run/docker-run"), "%s: runtime directory %s", row, c->runtime_dir);
+        CHECK(!c->container_runtime, "%s: the engine's default runtime", row);
+        CHECK(config_run_seconds(c) == 15 + 9, "%s: run seconds %lld", row,
+                (long long)config_run_seconds(c));
+}
+
+static void check_wait_for_exit(const char *row, const struct config *c) {
+        CHECK(c->wait_for_exit, "%s: wait for exit", row);
+}
+
+static void check_no_wait_for_exit(const char *row, const struct config *c) {
+        CHECK(!c->wait_for_exit, "%s: no wait for exit", row);
+}
+
+static void check_warm_age_min(const char *row, const struct config *c) {
+        CHECK(c->warm_max_age_ms == 10000, "%s: %llu", row, (unsigned long long)c->warm_max_age_ms);
+}
+
+static void check_warm_age_max(const char *row, const struct config *c) {
+        CHECK(c->warm_max_age_ms == 86400000, "%s: %llu", row, (unsigned long long)c->warm_max_age_ms);
+}
+
+/* An empty pool list is how the sweeper is told to retire every pool: no pool, not a mistake. */
+static void check_no_warm(const char *row, const struct config *c) {
+        CHECK(!c->warm && c->n_warm == 0, "%s: no pool", row);
+        CHECK(config_warm_count(c, "glot/python:latest") == 0, "%s: no count", row);
+}
+
+static void check_runtime_dir_srv(const char *row, const struct config *c) {
+        CHECK(str_is(c->runtime_dir, "/srv/docker-run"), "%s: %s", row, c->runtime_dir);
+}
+
+static void check_runtime_dir_systemd(const char *row, const struct config *c) {
+        CHECK(str_is(c->runtime_dir, "/run/docker-run-x"), "%s: the first of systemd's: %s", row,
+                c->runtime_dir);
+}
+
+static void check_runtime_dir_default(const char *row, const struct config *c) {
+        CHECK(str_is(c->runtime_dir, "/run/docker-run"), "%s: %s", row, c->runtime_dir);
+}
+
+static void check_runtime_runc(const char *row, const struct config *c) {
+        CHECK(str_is(c->container_runtime, "io.containerd.runc.v2"), "%s: %s", row, c->container_runtime);
+}
+
+static void check_request_limits(const char *row, const struct config *c) {
+        CHECK(c->max_request_size == 2097153, "%s: request size", row);
+        CHECK(c->request_timeout_ms == 11000, "%s: request timeout", row);
+}
+
 #define MAX_OVERRIDES     8
 #define OK(check)         0, NULL, NULL, check
 #define FAIL(var, reason) -EINVAL, var, reason, NULL
@@ -405,6 +467,50 @@ static const struct row {
                 FAIL("DOCKER_RUN_WARM_POOL", "COUNT 1 to 64") },
         { "warm pool no image", { { "DOCKER_RUN_WARM_POOL", "=3" } },
                 FAIL("DOCKER_RUN_WARM_POOL", "IMAGE=COUNT") },
+        { "added defaults", {}, OK(check_added_defaults) },
+        { "wait for exit", { { "RUN_WAIT_FOR_EXIT", "true" } }, OK(check_wait_for_exit) },
+        { "no wait for exit", { { "RUN_WAIT_FOR_EXIT", "false" } }, OK(check_no_wait_for_exit) },
+        { "warm max age 10", { { "DOCKER_RUN_WARM_MAX_AGE", "10" } }, OK(check_warm_age_min) },
+        { "warm max age 86400", { { "DOCKER_RUN_WARM_MAX_AGE", "86400" } }, OK(check_warm_age_max) },
+        { "warm max age 9", { { "DOCKER_RUN_WARM_MAX_AGE", "9" } },
+                FAIL("DOCKER_RUN_WARM_MAX_AGE", "not between 10 and 86400: \"9\"") },
+        { "warm max age 0", { { "DOCKER_RUN_WARM_MAX_AGE", "0" } },
+                FAIL("DOCKER_RUN_WARM_MAX_AGE", "not between") },
+        { "warm max age 86401", { { "DOCKER_RUN_WARM_MAX_AGE", "86401" } },
+                FAIL("DOCKER_RUN_WARM_MAX_AGE", "not between") },
+        { "warm pool empty", { { "DOCKER_RUN_WARM_POOL", "" } }, OK(check_no_warm) },
+        { "warm pool blanks", { { "DOCKER_RUN_WARM_POOL", " \t " } }, OK(check_no_warm) },
+        { "warm pool no count", { { "DOCKER_RUN_WARM_POOL", "glot/python:latest" } },
+                FAIL("DOCKER_RUN_WARM_POOL", "not IMAGE=COUNT with COUNT 1 to 64: \"glot/python:latest\"") },
+        { "warm pool count empty", { { "DOCKER_RUN_WARM_POOL", "a=" } },
+                FAIL("DOCKER_RUN_WARM_POOL", "IMAGE=COUNT") },
+        { "warm pool count not a number", { { "DOCKER_RUN_WARM_POOL", "a=x" } },
+                FAIL("DOCKER_RUN_WARM_POOL", "IMAGE=COUNT") },
+        { "warm pool control", { { "DOCKER_RUN_WARM_POOL", "a=1\nb=2" } },
+                FAIL("DOCKER_RUN_WARM_POOL", "control character") },
+        { "runtime directory", { { "DOCKER_RUN_RUNTIME_DIRECTORY", "/srv/docker-run" } },
+                OK(check_runtime_dir_srv) },
+        { "runtime directory relative", { { "DOCKER_RUN_RUNTIME_DIRECTORY", "run/docker-run" } },
+                FAIL("DOCKER_RUN_RUNTIME_DIRECTORY", "not an absolute path: \"run/docker-run\"") },
+        { "runtime directory dot", { { "DOCKER_RUN_RUNTIME_DIRECTORY", "./run" } },
+                FAIL("DOCKER_RUN_RUNTIME_DIRECTORY", "not an absolute path") },
+        { "runtime directory empty", { { "DOCKER_RUN_RUNTIME_DIRECTORY", "" } },
+                FAIL("DOCKER_RUN_RUNTIME_DIRECTORY", "empty") },
+        { "runtime directory control", { { "DOCKER_RUN_RUNTIME_DIRECTORY", "/run/a\nb" } },
+                FAIL("DOCKER_RUN_RUNTIME_DIRECTORY", "control character") },
+        { "systemd's runtime directories", { { "RUNTIME_DIRECTORY", "/run/docker-run-x:/run/other" } },
+                OK(check_runtime_dir_systemd) },
+        { "systemd's runtime directory relative ignored", { { "RUNTIME_DIRECTORY", "docker-run-x" } },
+                OK(check_runtime_dir_default) },
+        { "ours before systemd's",
+                { { "RUNTIME_DIRECTORY", "/run/docker-run-x" },
+                        { "DOCKER_RUN_RUNTIME_DIRECTORY", "/srv/docker-run" } },
+                OK(check_runtime_dir_srv) },
+        { "container runtime", { { "DOCKER_CONTAINER_RUNTIME", "io.containerd.runc.v2" } },
+                OK(check_runtime_runc) },
+        { "request limits just above the defaults",
+                { { "SERVER_MAX_REQUEST_SIZE", "2097153" }, { "SERVER_REQUEST_TIMEOUT", "11" } },
+                OK(check_request_limits) },
         { "memory out of range", { { "DOCKER_CONTAINER_MEMORY", "9223372036854775808" } },
                 FAIL("DOCKER_CONTAINER_MEMORY", "not between 0 and 9223372036854775807") },
         { "read timeout 0", { { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", "0" } },
