@@ -221,7 +221,9 @@ def test_services_never_share_pools():
     """Two services on one engine with different runtime directories (their claims are not each other's):
     each fills, claims and retires only its own pool."""
     dirs = {"a": harness.RUNTIME_DIR + "-a", "b": harness.RUNTIME_DIR + "-b"}
-    envs = {k: pool_env(2, DOCKER_RUN_RUNTIME_DIRECTORY=d) for k, d in dirs.items()}
+    # The engine's timeout generous: a refill that fails under load is no part of this test (see topped_up).
+    envs = {k: pool_env(2, DOCKER_RUN_RUNTIME_DIRECTORY=d, DOCKER_UNIX_SOCKET_READ_TIMEOUT="10")
+            for k, d in dirs.items()}
     for d in dirs.values():
         os.makedirs(d, mode=0o700, exist_ok=True)
         retire_in(d)  # whatever an interrupted earlier run left
@@ -241,25 +243,36 @@ def test_services_never_share_pools():
                "each pool's members carry their service's instance", instances)
         instance = {k: v.pop() for k, v in instances.items()}
 
+        def topped_up(servers):
+            """Both pools whole before a request: a handler tops up its own after its run, and should that fail
+            (the engine slow under load), the service's own sweep does."""
+            for j in ("a", "b"):
+                if sum(1 for inst in instance_members().values() if inst == instance[j]) < 2:
+                    harness.log("pool %s short; its handlers said: %s" % (
+                        j, [m for m in servers[j].messages() if "warm" in m.lower()][-3:]))
+                    p = sweep(envs[j])
+                    expect(p.returncode == 0, "sweeper topped up " + j, p.log)
+            return wait_members(4)
+
         with Server(envs["a"]) as sa, Server(envs["b"]) as sb:
             servers = {"a": sa, "b": sb}
             for i in range(3):
                 for k in ("a", "b"):
-                    wait_members(4)
+                    topped_up(servers)
                     snapshot = instance_members()
                     st, h, body = servers[k].run(sh("echo %s%d" % (k, i)))
                     expect(st == 200 and body["stdout"] == "%s%d\n" % (k, i), "answered", k, i, st, body)
                     cid, warm = used_container(servers[k], h["x-request-id"])
                     expect(cid and warm, "a warm run", k, i, cid, warm)
-                    owner = [i for c, i in snapshot.items() if c.startswith(cid)]
+                    owner = [inst for c, inst in snapshot.items() if c.startswith(cid)]
                     expect(owner == [instance[k]], "server %s used a member of its own pool" % k, cid, owner,
                            instance, snapshot)
-        wait_members(4)
-        b_members = {c for c, i in instance_members().items() if i == instance["b"]}
-        expect(len(b_members) == 2, "b's pool topped up", instance_members())
+            topped_up(servers)
+        b_members = {c for c, inst in instance_members().items() if inst == instance["b"]}
+        expect(len(b_members) == 2, "b's pool whole", instance_members())
         retire_in(dirs["a"])
         after = instance_members()
-        expect(not any(i == instance["a"] for i in after.values()), "a's pool retired", after)
+        expect(instance["a"] not in after.values(), "a's pool retired", after)
         expect(set(after) == b_members, "b's members untouched when a's pool is retired", after, b_members)
     finally:
         for d in dirs.values():
