@@ -37,7 +37,8 @@ static void string(json_object *o, const char *key, char *buf, size_t size) {
 static bool plain_name(const char *s) {
         size_t n = strlen(s);
 
-        return n > 0 && n < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+        return n > 0 && n < 64 &&
+               strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
 void engineinfo_parse(json_object *info, json_object *version, struct engine_info *ret) {
@@ -54,7 +55,8 @@ void engineinfo_parse(json_object *info, json_object *version, struct engine_inf
         i.cpu_quota = boolean(info, "CpuCfsQuota");
         /* Docker says it in SecurityOptions, Podman in Rootless. */
         i.rootless = boolean(info, "Rootless");
-        if (json_object_object_get_ex(info, "SecurityOptions", &v) && json_object_is_type(v, json_type_array))
+        if (json_object_object_get_ex(info, "SecurityOptions", &v) &&
+                json_object_is_type(v, json_type_array))
                 for (size_t k = 0; k < json_object_array_length(v); k++) {
                         const char *opt = json_object_get_string(json_object_array_get_idx(v, k));
 
@@ -78,7 +80,8 @@ void engineinfo_parse(json_object *info, json_object *version, struct engine_inf
                         i.runtimes[used] = '\0';
                 }
         }
-        if (version && json_object_object_get_ex(version, "Components", &v) && json_object_is_type(v, json_type_array))
+        if (version && json_object_object_get_ex(version, "Components", &v) &&
+                json_object_is_type(v, json_type_array))
                 for (size_t k = 0; k < json_object_array_length(v); k++) {
                         json_object *name;
 
@@ -185,11 +188,13 @@ static void write_cache(const char *dir, const char *path, const struct engine_i
         int n;
 
         n = snprintf(text, sizeof(text),
-                "pid=%" PRId64 "\nfetched=%" PRId64 "\nncpu=%u\nmemory=%d\npids=%d\nswap=%d\ncpu=%d\nrootless=%d\n"
+                "pid=%" PRId64 "\nfetched=%" PRId64
+                "\nncpu=%u\nmemory=%d\npids=%d\nswap=%d\ncpu=%d\nrootless=%d\n"
                 "podman=%d\ncgroup-driver=%s\ncgroup-version=%s\nruntimes=%s\n",
-                i->engine_pid, i->fetched, i->ncpu, i->memory_limit, i->pids_limit, i->swap_limit, i->cpu_quota,
-                i->rootless, i->podman, i->cgroup_driver, i->cgroup_version, i->runtimes);
-        if (n < 0 || (size_t)n >= sizeof(text) || snprintf(tmp, sizeof(tmp), "%s.%d", path, getpid()) >= (int)sizeof(tmp))
+                i->engine_pid, i->fetched, i->ncpu, i->memory_limit, i->pids_limit, i->swap_limit,
+                i->cpu_quota, i->rootless, i->podman, i->cgroup_driver, i->cgroup_version, i->runtimes);
+        if (n < 0 || (size_t)n >= sizeof(text) ||
+                snprintf(tmp, sizeof(tmp), "%s.%d", path, getpid()) >= (int)sizeof(tmp))
                 return;
         (void)mkdir(dir, 0700);
         /* Written whole under a name of our own, then renamed over: a reader never sees half of it. */
@@ -249,38 +254,45 @@ int engineinfo_check(const struct engine_info *i, const struct config *c, char *
          * containers without them, and tell the API client nothing. */
         if (i->rootless && (c->container_memory > 0 || c->container_pids_limit > 0) &&
                 !streq(i->cgroup_version, "2")) {
-                snprintf(why, size, "the engine is rootless on cgroup %s, where it enforces no memory or pids "
-                                    "limit (and says nothing): run a rootful engine, or one on cgroup v2 with "
-                                    "delegation",
+                snprintf(why, size,
+                        "the engine is rootless on cgroup %s, where it enforces no memory or pids "
+                        "limit (and says nothing): run a rootful engine, or one on cgroup v2 with "
+                        "delegation",
                         i->cgroup_version[0] ? i->cgroup_version : "v1 (or unknown)");
                 return -EPERM;
         }
         if (streq(i->cgroup_driver, "none") && (c->container_memory > 0 || c->container_pids_limit > 0)) {
-                snprintf(why, size, "the engine's cgroup driver is \"none\": it enforces no memory or pids limit");
+                snprintf(why, size,
+                        "the engine's cgroup driver is \"none\": it enforces no memory or pids limit");
                 return -EPERM;
         }
         if (c->container_memory > 0 && (!i->memory_limit || !i->swap_limit)) {
-                snprintf(why, size, "the engine cannot limit %s (DOCKER_CONTAINER_MEMORY is set): enable the "
-                                    "memory cgroup (and swap accounting)",
+                snprintf(why, size,
+                        "the engine cannot limit %s (DOCKER_CONTAINER_MEMORY is set): enable the "
+                        "memory cgroup (and swap accounting)",
                         i->memory_limit ? "swap" : "memory");
                 return -EPERM;
         }
         if (c->container_pids_limit > 0 && !i->pids_limit) {
-                snprintf(why, size, "the engine cannot limit processes (the pids cgroup), which bounds a fork bomb");
+                snprintf(why, size,
+                        "the engine cannot limit processes (the pids cgroup), which bounds a fork bomb");
                 return -EPERM;
         }
         if (c->container_nano_cpus > 0 && !i->cpu_quota) {
-                snprintf(why, size, "the engine cannot limit CPU (DOCKER_CONTAINER_CPUS is set): no CFS quota");
+                snprintf(why, size,
+                        "the engine cannot limit CPU (DOCKER_CONTAINER_CPUS is set): no CFS quota");
                 return -EPERM;
         }
         if (c->container_runtime && i->podman) {
-                snprintf(why, size, "DOCKER_CONTAINER_RUNTIME=%s, but the engine is Podman, whose Docker API ignores "
-                                    "HostConfig.Runtime: set the runtime in Podman's containers.conf instead",
+                snprintf(why, size,
+                        "DOCKER_CONTAINER_RUNTIME=%s, but the engine is Podman, whose Docker API ignores "
+                        "HostConfig.Runtime: set the runtime in Podman's containers.conf instead",
                         c->container_runtime);
                 return -EPERM;
         }
         if (c->container_runtime && !has_runtime(i, c->container_runtime)) {
-                snprintf(why, size, "DOCKER_CONTAINER_RUNTIME=%s is not registered with the engine (it knows:%s)",
+                snprintf(why, size,
+                        "DOCKER_CONTAINER_RUNTIME=%s is not registered with the engine (it knows:%s)",
                         c->container_runtime, i->runtimes);
                 return -EPERM;
         }

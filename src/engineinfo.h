@@ -12,7 +12,7 @@
 #include "docker.h"
 
 #define ENGINEINFO_RUNTIMES_MAX 512 /* bytes of the space separated runtime names kept */
-#define ENGINEINFO_TTL_SEC      60  /* a cache of an engine whose process cannot be seen is trusted this long */
+#define ENGINEINFO_TTL_SEC      60 /* a cache of an engine whose process cannot be seen is trusted this long */
 
 struct engine_info {
         unsigned ncpu;
@@ -21,13 +21,13 @@ struct engine_info {
         bool swap_limit;   /* ... HostConfig.MemorySwap */
         bool cpu_quota;    /* ... HostConfig.NanoCpus (CFS quota) */
         bool rootless;     /* a rootless engine: on cgroup v1 it enforces none of them */
-        bool podman;       /* Podman's Docker-compatible API: its own default runtime, stdout and stderr frames
-                              not always in the order written */
+        bool podman; /* Podman's Docker-compatible API: its own default runtime, stdout and stderr frames
+                        not always in the order written */
         char cgroup_driver[32];
         char cgroup_version[8];
         char runtimes[ENGINEINFO_RUNTIMES_MAX]; /* " runc runsc " (spaces around each) */
-        int64_t engine_pid; /* the engine process behind a unix socket, 0 when unknown */
-        int64_t fetched;    /* Unix seconds */
+        int64_t engine_pid;                     /* the engine process behind a unix socket, 0 when unknown */
+        int64_t fetched;                        /* Unix seconds */
 };
 
 /* What /info and /version (may be NULL) say, pure. */

@@ -149,6 +149,11 @@ void log_message(int priority, const char *fmt, ...) {
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
         if (!journal_ok || sd_journal_send("MESSAGE=%s", text, "PRIORITY=%i", priority,
-                                   "SYSLOG_IDENTIFIER=docker-run", NULL) < 0)
-                to_stderr(priority, text);
+                                   "SYSLOG_IDENTIFIER=docker-run", NULL) < 0) {
+                /* One line per message on stderr: an engine's message may hold a newline. */
+                char line[FIELD_MAX * 4];
+
+                log_escape(line, sizeof(line), text, strlen(text));
+                to_stderr(priority, line);
+        }
 }

@@ -45,7 +45,6 @@ void status_version(struct request *q) {
                 answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
 }
 
-
 /* For a load balancer's health check: cheap, no token, no container, no /info, one /_ping. */
 void status_health(struct request *q) {
         _cleanup_docker_ struct docker *d = NULL;
@@ -58,8 +57,11 @@ void status_health(struct request *q) {
                 return answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
         r = docker_ping(d);
         o = json_object_new_object();
-        if (!o || json_object_object_add(o, "status", json_object_new_string(r < 0 ? "unavailable" : "ok")) < 0 ||
-                (r < 0 && json_object_object_add(o, "reason", json_object_new_string(docker_message(d))) < 0) ||
+        if (!o ||
+                json_object_object_add(o, "status", json_object_new_string(r < 0 ? "unavailable" : "ok")) <
+                        0 ||
+                (r < 0 && json_object_object_add(o, "reason", json_object_new_string(docker_message(d))) <
+                                  0) ||
                 answer_ok_json(&q->answer, o, JSON_C_TO_STRING_SPACED) < 0)
                 return answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
         if (r < 0)
@@ -67,7 +69,8 @@ void status_health(struct request *q) {
 }
 
 /* Warm containers per image, asked of the engine; none when it does not answer. */
-static size_t warm_gauges(struct docker *d, const struct config *c, struct metrics_warm_image *ret, size_t max) {
+static size_t warm_gauges(
+        struct docker *d, const struct config *c, struct metrics_warm_image *ret, size_t max) {
         size_t n = 0;
 
         for (size_t i = 0; i < c->n_warm && n < max; i++) {

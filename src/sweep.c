@@ -34,6 +34,12 @@ static bool created(json_object *container, int64_t *ret) {
         return true;
 }
 
+/* Whether time t lies more than a and b seconds before now: in 128 bits, so that no value an engine or a
+ * label can hold wraps around into "long ago". */
+static bool past(int64_t now, int64_t a, int64_t b, int64_t t) {
+        return (__int128)now - a - b > (__int128)t;
+}
+
 enum sweep_verdict sweep_judge(json_object *container, const struct sweep_facts *f) {
         json_object *labels = NULL;
         const char *state, *label;
@@ -44,27 +50,25 @@ enum sweep_verdict sweep_judge(json_object *container, const struct sweep_facts 
         label = string_field(labels, CONTAINER_LABEL_KEEP);
         if (label && streq(label, "true"))
                 return SWEEP_KEEP;
-        /* Subtracting the grace from now, which is small, can never overflow as adding it to a deadline can.
-         */
         if (string_field(labels, CONTAINER_LABEL_POOL)) {
                 /* Another service's pool: its claims are in its runtime directory, not ours to judge. */
                 if (!f->own_instance)
                         return SWEEP_KEEP;
                 if (f->claim_deadline >= 0)
-                        return f->now - f->grace_sec > f->claim_deadline ? SWEEP_REMOVE : SWEEP_KEEP;
+                        return past(f->now, f->grace_sec, 0, f->claim_deadline) ? SWEEP_REMOVE : SWEEP_KEEP;
                 state = string_field(container, "State");
                 if (f->pool_count == 0 || !f->config_current || !state || !streq(state, "running"))
                         return SWEEP_RETIRE;
-                if (created(container, &born) && f->now > born + (int64_t)(f->warm_max_age_ms / 1000))
+                if (created(container, &born) && past(f->now, (int64_t)(f->warm_max_age_ms / 1000), 0, born))
                         return SWEEP_RETIRE;
                 return SWEEP_KEEP;
         }
         label = string_field(labels, CONTAINER_LABEL_DEADLINE);
         if (label && parse_u64_str(label, 0, INT64_MAX, &deadline) == 0)
-                return f->now - f->grace_sec > (int64_t)deadline ? SWEEP_REMOVE : SWEEP_KEEP;
+                return past(f->now, f->grace_sec, 0, (int64_t)deadline) ? SWEEP_REMOVE : SWEEP_KEEP;
         /* No readable deadline: judge by age, as if the run had started when the container was created. */
         if (created(container, &born))
-                return f->now - f->grace_sec > born + f->run_seconds ? SWEEP_REMOVE : SWEEP_KEEP;
+                return past(f->now, f->grace_sec, f->run_seconds, born) ? SWEEP_REMOVE : SWEEP_KEEP;
         return SWEEP_KEEP;
 }
 

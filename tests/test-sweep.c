@@ -90,6 +90,14 @@ static const struct row {
                 ",\"docker-run.deadline\":\"9223372036854775807\"},\"Created\":99000}",
                 RUN_FACTS(INT64_MAX - 1, GRACE), SWEEP_KEEP },
 
+        /* An engine's Created near INT64_MAX: nothing wraps around into "long ago". */
+        { "no label, created at the end of time",
+                "{\"Labels\":{" MANAGED "},\"Created\":9223372036854775800}", RUN_FACTS(NOW, GRACE),
+                SWEEP_KEEP },
+        { "warm, created at the end of time",
+                "{\"Labels\":{" POOL "},\"State\":\"running\",\"Created\":9223372036854775800}",
+                WARM_FACTS(-1, 1, true, true), SWEEP_KEEP },
+
         /* Without a deadline label: by age, as if the run had started at the creation. */
         { "no label, older than the run and the grace", "{\"Labels\":{" MANAGED "},\"Created\":99945}",
                 RUN_FACTS(NOW, GRACE), SWEEP_REMOVE },
