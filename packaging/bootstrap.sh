@@ -10,9 +10,10 @@ STARTED_DOCKERD_PID=
 
 bootstrap_packages() {
         # nginx-light: tests/e2e-nginx.py runs nginx in front of the handler (its own files, never /etc/nginx).
+        # prometheus: promtool checks GET /metrics.
         local pkgs=(build-essential autoconf automake pkg-config libcurl4-openssl-dev libjson-c-dev
                 libsystemd-dev systemd docker.io runc containerd busybox-static python3 curl clang-format time
-                nginx-light "$@")
+                nginx-light prometheus "$@")
         local missing=()
         for p in "${pkgs[@]}"; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
