@@ -40,6 +40,7 @@ enum kind {
         KIND_DECIMAL, /* a decimal number, scaled by 10^scale into a uint64_t: 0.5 at scale 9 is 500000000 */
         KIND_CAPS,    /* list of capability names, never NULL */
         KIND_IMAGES,  /* list of image names, NULL when empty */
+        KIND_ADDRS,   /* list of numeric addresses, NULL when empty */
 };
 
 struct setting {
@@ -52,6 +53,10 @@ struct setting {
         const char *fallback;  /* text used when the variable is unset */
         const char *only_with; /* ignored unless this variable is set too */
         const char *if_empty;  /* a list that may not be empty: why */
+        /* For the documentation (--list-variables), which a test holds the README, the man page and the
+         * shipped configuration to: */
+        const char *unit;        /* of a number: "seconds", "bytes", ... */
+        const char *doc_default; /* what an unset optional variable means, where there is no fallback */
 };
 
 #define FIELD(f) offsetof(struct config, f)
@@ -61,74 +66,85 @@ static const struct setting settings[] = {
         { "API_ACCESS_TOKEN", KIND_SECRET, true, .offset = FIELD(access_token) },
         { "DOCKER_UNIX_SOCKET_PATH", KIND_TEXT, true, .offset = FIELD(docker_socket_path) },
         { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", KIND_MSEC, true, .offset = FIELD(docker_read_timeout_ms),
-                .min = 1, .max = SECONDS_MAX_DOCKER },
+                .min = 1, .max = SECONDS_MAX_DOCKER, .unit = "seconds" },
         { "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", KIND_MSEC, true, .offset = FIELD(docker_write_timeout_ms),
-                .min = 1, .max = SECONDS_MAX_DOCKER },
+                .min = 1, .max = SECONDS_MAX_DOCKER, .unit = "seconds" },
         { "DOCKER_CONTAINER_HOSTNAME", KIND_TEXT, true, .offset = FIELD(container_hostname) },
         { "DOCKER_CONTAINER_USER", KIND_TEXT, true, .offset = FIELD(container_user) },
         /* 0 is the engine's "no limit". */
         { "DOCKER_CONTAINER_MEMORY", KIND_I64, true, .offset = FIELD(container_memory), .min = 0,
-                .max = INT64_MAX },
+                .max = INT64_MAX, .unit = "bytes" },
         { "DOCKER_CONTAINER_NETWORK_DISABLED", KIND_BOOL, true,
                 .offset = FIELD(container_network_disabled) },
         { "DOCKER_CONTAINER_ULIMIT_NOFILE_SOFT", KIND_I64, true, .offset = FIELD(ulimit_nofile_soft),
-                .min = 0, .max = INT64_MAX },
+                .min = 0, .max = INT64_MAX, .unit = "files" },
         { "DOCKER_CONTAINER_ULIMIT_NOFILE_HARD", KIND_I64, true, .offset = FIELD(ulimit_nofile_hard),
-                .min = 0, .max = INT64_MAX },
+                .min = 0, .max = INT64_MAX, .unit = "files" },
         /* Required by the original; optional here, as the pids cgroup bounds a run without counting the uid
          * across the host (see DOCKER_CONTAINER_PIDS_LIMIT). */
         { "DOCKER_CONTAINER_ULIMIT_NPROC_SOFT", KIND_I64, false, .offset = FIELD(ulimit_nproc_soft),
-                .min = 0, .max = INT64_MAX },
+                .min = 0, .max = INT64_MAX, .unit = "processes", .doc_default = "none" },
         { "DOCKER_CONTAINER_ULIMIT_NPROC_HARD", KIND_I64, false, .offset = FIELD(ulimit_nproc_hard),
-                .min = 0, .max = INT64_MAX },
+                .min = 0, .max = INT64_MAX, .unit = "processes", .doc_default = "none" },
         /* Optional in the original's code (empty when unset), though its README lists it as required. */
-        { "DOCKER_CONTAINER_CAP_DROP", KIND_CAPS, false, .offset = FIELD(cap_drop) },
+        { "DOCKER_CONTAINER_CAP_DROP", KIND_CAPS, false, .offset = FIELD(cap_drop), .doc_default = "none" },
         { "RUN_MAX_EXECUTION_TIME", KIND_MSEC, true, .offset = FIELD(max_execution_time_ms), .min = 1,
-                .max = SECONDS_MAX_RUN },
+                .max = SECONDS_MAX_RUN, .unit = "seconds" },
         { "RUN_MAX_OUTPUT_SIZE", KIND_U64, true, .offset = FIELD(max_output_size), .min = 1,
-                .max = OUTPUT_SIZE_MAX },
+                .max = OUTPUT_SIZE_MAX, .unit = "bytes" },
 
-        { "SERVER_LISTEN_ADDR", KIND_ADDR, false, .offset = FIELD(listen_addr) },
-        { "SERVER_LISTEN_PORT", KIND_INT, false, .offset = FIELD(listen_port), .min = 1, .max = 65535 },
+        { "SERVER_LISTEN_ADDR", KIND_ADDR, false, .offset = FIELD(listen_addr),
+                .doc_default = "the socket's" },
+        { "SERVER_LISTEN_PORT", KIND_INT, false, .offset = FIELD(listen_port), .min = 1, .max = 65535,
+                .unit = "a port", .doc_default = "the socket's" },
         { "SERVER_WORKER_THREADS", KIND_UNSIGNED, false, .offset = FIELD(worker_threads), .min = 1,
-                .max = 65535 },
+                .max = 65535, .unit = "threads", .doc_default = "none" },
 
-        { "DOCKER_CONTAINER_CAP_ADD", KIND_CAPS, false, .offset = FIELD(cap_add) },
-        { "DOCKER_CONTAINER_READONLY_ROOTFS", KIND_BOOL, false, .offset = FIELD(readonly_rootfs) },
-        { "DOCKER_CONTAINER_TMP_DIR_PATH", KIND_PATH, false, .offset = FIELD(tmp_dir.path) },
+        { "DOCKER_CONTAINER_CAP_ADD", KIND_CAPS, false, .offset = FIELD(cap_add), .doc_default = "none" },
+        { "DOCKER_CONTAINER_READONLY_ROOTFS", KIND_BOOL, false, .offset = FIELD(readonly_rootfs),
+                .doc_default = "false" },
+        { "DOCKER_CONTAINER_TMP_DIR_PATH", KIND_PATH, false, .offset = FIELD(tmp_dir.path),
+                .doc_default = "none" },
         { "DOCKER_CONTAINER_TMP_DIR_OPTIONS", KIND_TEXT, false, .offset = FIELD(tmp_dir.options),
                 .fallback = "rw,noexec,nosuid,size=65536k", .only_with = "DOCKER_CONTAINER_TMP_DIR_PATH" },
-        { "DOCKER_CONTAINER_WORK_DIR_PATH", KIND_PATH, false, .offset = FIELD(work_dir.path) },
+        { "DOCKER_CONTAINER_WORK_DIR_PATH", KIND_PATH, false, .offset = FIELD(work_dir.path),
+                .doc_default = "none" },
         { "DOCKER_CONTAINER_WORK_DIR_OPTIONS", KIND_TEXT, false, .offset = FIELD(work_dir.options),
                 .fallback = "rw,exec,nosuid,size=131072k", .only_with = "DOCKER_CONTAINER_WORK_DIR_PATH" },
-        { "DEBUG_KEEP_CONTAINER", KIND_BOOL, false, .offset = FIELD(debug_keep_container) },
+        { "DEBUG_KEEP_CONTAINER", KIND_BOOL, false, .offset = FIELD(debug_keep_container),
+                .doc_default = "false" },
 
         { "DOCKER_CONTAINER_PIDS_LIMIT", KIND_I64, false, .offset = FIELD(container_pids_limit), .min = 1,
-                .max = INT64_MAX },
-        { "DOCKER_CONTAINER_RUNTIME", KIND_TEXT, false, .offset = FIELD(container_runtime) },
+                .max = INT64_MAX, .unit = "processes", .doc_default = "the nproc hard limit" },
+        { "DOCKER_CONTAINER_RUNTIME", KIND_TEXT, false, .offset = FIELD(container_runtime),
+                .doc_default = "the engine's" },
         /* Written to lock the service down: an empty list must never open it up. */
         { "RUN_IMAGE_ALLOWLIST", KIND_IMAGES, false, .offset = FIELD(image_allowlist),
-                .if_empty = "empty: remove the variable to allow every image" },
+                .if_empty = "empty: remove the variable to allow every image",
+                .doc_default = "every image" },
         { "SERVER_MAX_REQUEST_SIZE", KIND_U64, false, .offset = FIELD(max_request_size), .min = 1,
-                .max = REQUEST_SIZE_MAX },
+                .max = REQUEST_SIZE_MAX, .unit = "bytes", .doc_default = "2097152" },
         { "SERVER_REQUEST_TIMEOUT", KIND_MSEC, false, .offset = FIELD(request_timeout_ms), .min = 1,
-                .max = SECONDS_MAX_REQUEST },
-        { "RUN_WAIT_FOR_EXIT", KIND_BOOL, false, .offset = FIELD(wait_for_exit) },
-        { "DOCKER_RUN_WARM_POOL", KIND_IMAGES, false, .offset = FIELD(warm_pool) },
+                .max = SECONDS_MAX_REQUEST, .unit = "seconds", .doc_default = "10" },
+        { "RUN_WAIT_FOR_EXIT", KIND_BOOL, false, .offset = FIELD(wait_for_exit), .doc_default = "false" },
+        { "DOCKER_RUN_WARM_POOL", KIND_IMAGES, false, .offset = FIELD(warm_pool), .doc_default = "none" },
         { "DOCKER_RUN_WARM_MAX_AGE", KIND_MSEC, false, .offset = FIELD(warm_max_age_ms), .min = 10,
-                .max = SECONDS_MAX_RUN, .fallback = "600" },
-        { "DOCKER_RUN_RUNTIME_DIRECTORY", KIND_PATH, false, .offset = FIELD(runtime_dir) },
+                .max = SECONDS_MAX_RUN, .fallback = "600", .unit = "seconds" },
+        { "DOCKER_RUN_RUNTIME_DIRECTORY", KIND_PATH, false, .offset = FIELD(runtime_dir),
+                .doc_default = "$RUNTIME_DIRECTORY, else /run/docker-run" },
 
         { "DOCKER_CONTAINER_CPUS", KIND_DECIMAL, false, .offset = FIELD(container_nano_cpus), .scale = 9,
-                .min = 10000000, .max = 1024ull * 1000000000 },
+                .min = 10000000, .max = 1024ull * 1000000000, .unit = "cores", .doc_default = "no limit" },
         { "RUN_MAX_CONCURRENT", KIND_UNSIGNED, false, .offset = FIELD(max_concurrent), .min = 1,
-                .max = CONFIG_CONCURRENT_MAX },
+                .max = CONFIG_CONCURRENT_MAX, .unit = "runs", .doc_default = "twice the engine's CPUs" },
         { "RUN_QUEUE_TIMEOUT", KIND_MSEC, false, .offset = FIELD(queue_timeout_ms), .min = 0,
-                .max = SECONDS_MAX_REQUEST, .fallback = "10" },
+                .max = SECONDS_MAX_REQUEST, .fallback = "10", .unit = "seconds" },
         { "SERVER_KEEPALIVE_TIMEOUT", KIND_MSEC, false, .offset = FIELD(keepalive_timeout_ms), .min = 0,
-                .max = SECONDS_MAX_REQUEST, .fallback = "5" },
+                .max = SECONDS_MAX_REQUEST, .fallback = "5", .unit = "seconds" },
         { "SERVER_KEEPALIVE_REQUESTS", KIND_UNSIGNED, false, .offset = FIELD(keepalive_requests), .min = 1,
-                .max = 100000, .fallback = "100" },
+                .max = 100000, .fallback = "100", .unit = "requests" },
+        { "DOCKER_RUN_TRUSTED_PROXIES", KIND_ADDRS, false, .offset = FIELD(trusted_proxies),
+                .doc_default = "none" },
 };
 
 struct errmsg {
@@ -252,6 +268,16 @@ static int parse_list(struct errmsg *e, const struct setting *s, const char *val
                 /* Tabs separate items; any other control character is a mistake inside one. */
                 if (s->kind == KIND_IMAGES && memchr_control(p, len))
                         return fail(e, -EINVAL, s->name, "contains a control character");
+                if (s->kind == KIND_ADDRS) {
+                        char item[INET6_ADDRSTRLEN];
+                        unsigned char buf[sizeof(struct in6_addr)];
+
+                        snprintf(item, sizeof(item), "%.*s",
+                                (int)(len < sizeof(item) ? len : sizeof(item) - 1), p);
+                        if (len >= sizeof(item) ||
+                                (inet_pton(AF_INET, item, buf) != 1 && inet_pton(AF_INET6, item, buf) != 1))
+                                return fail_value(e, s->name, "not a numeric IPv4 or IPv6 address", item);
+                }
                 if (s->kind == KIND_CAPS && !is_capability(p, len)) {
                         char *item = strndup(p, len);
                         int r;
@@ -268,7 +294,7 @@ static int parse_list(struct errmsg *e, const struct setting *s, const char *val
 
         if (n == 0 && s->if_empty)
                 return fail(e, -EINVAL, s->name, "%s", s->if_empty);
-        if (n == 0 && s->kind == KIND_IMAGES) {
+        if (n == 0 && (s->kind == KIND_IMAGES || s->kind == KIND_ADDRS)) {
                 *ret = NULL;
                 return 0;
         }
@@ -336,7 +362,7 @@ static int parse_setting(struct errmsg *e, const struct setting *s, struct confi
         if (!value)
                 return 0;
         /* An empty list is a list; any other empty value is a mistake, never a silent default. */
-        if (!value[0] && s->kind != KIND_CAPS && s->kind != KIND_IMAGES)
+        if (!value[0] && s->kind != KIND_CAPS && s->kind != KIND_IMAGES && s->kind != KIND_ADDRS)
                 return fail(e, -EINVAL, s->name, "empty");
 
         switch (s->kind) {
@@ -347,6 +373,7 @@ static int parse_setting(struct errmsg *e, const struct setting *s, struct confi
                 return parse_text(e, s, value, field);
         case KIND_CAPS:
         case KIND_IMAGES:
+        case KIND_ADDRS:
                 return parse_list(e, s, value, field);
         case KIND_BOOL:
                 if (streq(value, "true"))
@@ -561,6 +588,64 @@ int config_load(struct config *ret, unsigned flags, char *errbuf, size_t errlen)
         return 0;
 }
 
+/* "required; seconds, 1 to 86400", "default 10; seconds, 0 to 3600", "default false; true or false": what
+ * the documentation must say of a variable. */
+static void describe(const struct setting *s, char *buf, size_t size) {
+        char what[160];
+
+        switch (s->kind) {
+        case KIND_SECRET:
+                snprintf(what, sizeof(what), "text, never logged");
+                break;
+        case KIND_TEXT:
+                snprintf(what, sizeof(what), "text");
+                break;
+        case KIND_PATH:
+                snprintf(what, sizeof(what), "an absolute path");
+                break;
+        case KIND_ADDR:
+                snprintf(what, sizeof(what), "a numeric IPv4 or IPv6 address");
+                break;
+        case KIND_BOOL:
+                snprintf(what, sizeof(what), "true or false");
+                break;
+        case KIND_CAPS:
+                snprintf(what, sizeof(what), "capability names, space separated");
+                break;
+        case KIND_ADDRS:
+                snprintf(what, sizeof(what), "numeric IPv4 or IPv6 addresses, space separated");
+                break;
+        case KIND_IMAGES:
+                snprintf(what, sizeof(what), "%s, space separated",
+                        s->offset == FIELD(warm_pool) ? "IMAGE=COUNT items, COUNT 1 to 64" : "image names");
+                break;
+        case KIND_DECIMAL:
+                snprintf(what, sizeof(what), "%s, %g to %g", s->unit, (double)s->min / 1e9,
+                        (double)s->max / 1e9);
+                break;
+        default:
+                if (s->max == INT64_MAX)
+                        snprintf(
+                                what, sizeof(what), "%s, %llu or more", s->unit, (unsigned long long)s->min);
+                else
+                        snprintf(what, sizeof(what), "%s, %llu to %llu", s->unit, (unsigned long long)s->min,
+                                (unsigned long long)s->max);
+        }
+        if (s->required)
+                snprintf(buf, size, "required; %s", what);
+        else
+                snprintf(buf, size, "default %s; %s", s->fallback ?: s->doc_default ?: "none", what);
+}
+
+void config_list_variables(FILE *f) {
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                char summary[256];
+
+                describe(&settings[i], summary, sizeof(summary));
+                fprintf(f, "%s\t%s\n", settings[i].name, summary);
+        }
+}
+
 void config_print(FILE *f) {
         for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
                 const char *v = secure_getenv(settings[i].name);
@@ -597,6 +682,7 @@ void config_free(struct config *c) {
         free(c->work_dir.options);
         free(c->container_runtime);
         strv_free(c->image_allowlist);
+        strv_free(c->trusted_proxies);
         strv_free(c->warm_pool);
         for (size_t i = 0; i < c->n_warm; i++)
                 free(c->warm[i].image);

@@ -47,6 +47,8 @@ struct config {
         uint64_t keepalive_timeout_ms; /* SERVER_KEEPALIVE_TIMEOUT, seconds; default 5, 0 turns keep-alive
                                           off */
         unsigned keepalive_requests;   /* SERVER_KEEPALIVE_REQUESTS, per connection; default 100 */
+        char **trusted_proxies; /* DOCKER_RUN_TRUSTED_PROXIES: whose X-Forwarded-For is believed; NULL: none
+                                 */
 
         /* Accepted for compatibility; under socket activation the socket unit owns them. */
         char *listen_addr;       /* SERVER_LISTEN_ADDR, NULL when unset */
@@ -88,6 +90,10 @@ struct config {
  * On failure *ret is left zeroed and needs no config_free().
  */
 int config_load(struct config *ret, unsigned flags, char *errbuf, size_t errlen);
+
+/* Every variable with what the documentation must say of it: "NAME<TAB>summary" lines (docker-run
+ * --list-variables). */
+void config_list_variables(FILE *f);
 
 /* Print every variable of ours that is set, as NAME=VALUE lines (the token as "(set)"), escaped. */
 void config_print(FILE *f);

@@ -72,37 +72,44 @@ static void to_stderr(int priority, const char *text) {
                 fprintf(stderr, "<%d>%s\n", priority, text);
 }
 
+static const struct {
+        const char *name;
+        size_t offset;
+} strings[] = {
+        { "DOCKER_RUN_REQUEST_ID", offsetof(struct log_record, request_id) },
+        { "DOCKER_RUN_REMOTE", offsetof(struct log_record, remote) },
+        { "DOCKER_RUN_PROXY", offsetof(struct log_record, proxy) },
+        { "DOCKER_RUN_PROXY_REQUEST_ID", offsetof(struct log_record, proxy_request_id) },
+        { "DOCKER_RUN_METHOD", offsetof(struct log_record, method) },
+        { "DOCKER_RUN_PATH", offsetof(struct log_record, path) },
+        { "DOCKER_RUN_ERROR", offsetof(struct log_record, error) },
+        { "DOCKER_RUN_ERROR_MESSAGE", offsetof(struct log_record, message) },
+        { "DOCKER_RUN_IMAGE", offsetof(struct log_record, image) },
+        { "DOCKER_RUN_CONTAINER_ID", offsetof(struct log_record, container_id) },
+};
+static const struct {
+        const char *name;
+        size_t offset;
+} durations[] = {
+        { "DOCKER_RUN_DURATION_USEC", offsetof(struct log_record, duration_usec) },
+        { "DOCKER_RUN_CLAIM_USEC", offsetof(struct log_record, claim_usec) },
+        { "DOCKER_RUN_CREATE_USEC", offsetof(struct log_record, create_usec) },
+        { "DOCKER_RUN_ATTACH_USEC", offsetof(struct log_record, attach_usec) },
+        { "DOCKER_RUN_START_USEC", offsetof(struct log_record, start_usec) },
+        { "DOCKER_RUN_RUN_USEC", offsetof(struct log_record, run_usec) },
+        { "DOCKER_RUN_REMOVE_USEC", offsetof(struct log_record, remove_usec) },
+};
+
 void log_request(const struct log_record *r) {
-        static const struct {
-                const char *name;
-                size_t offset;
-        } strings[] = {
-                { "DOCKER_RUN_REQUEST_ID", offsetof(struct log_record, request_id) },
-                { "DOCKER_RUN_REMOTE", offsetof(struct log_record, remote) },
-                { "DOCKER_RUN_METHOD", offsetof(struct log_record, method) },
-                { "DOCKER_RUN_PATH", offsetof(struct log_record, path) },
-                { "DOCKER_RUN_ERROR", offsetof(struct log_record, error) },
-                { "DOCKER_RUN_ERROR_MESSAGE", offsetof(struct log_record, message) },
-                { "DOCKER_RUN_IMAGE", offsetof(struct log_record, image) },
-                { "DOCKER_RUN_CONTAINER_ID", offsetof(struct log_record, container_id) },
-        };
-        static const struct {
-                const char *name;
-                size_t offset;
-        } durations[] = {
-                { "DOCKER_RUN_DURATION_USEC", offsetof(struct log_record, duration_usec) },
-                { "DOCKER_RUN_CLAIM_USEC", offsetof(struct log_record, claim_usec) },
-                { "DOCKER_RUN_CREATE_USEC", offsetof(struct log_record, create_usec) },
-                { "DOCKER_RUN_ATTACH_USEC", offsetof(struct log_record, attach_usec) },
-                { "DOCKER_RUN_START_USEC", offsetof(struct log_record, start_usec) },
-                { "DOCKER_RUN_RUN_USEC", offsetof(struct log_record, run_usec) },
-                { "DOCKER_RUN_REMOVE_USEC", offsetof(struct log_record, remove_usec) },
-        };
         enum { N_FIELDS = ELEMENTSOF(strings) + ELEMENTSOF(durations) + 4 };
         char storage[N_FIELDS][FIELD_MAX + 64];
         char method[32], path[256], image[256], msg[FIELD_MAX], text[FIELD_MAX * 2];
         struct iovec iov[N_FIELDS];
-        int priority = r->status >= 500 ? LOG_ERR : r->status >= 400 ? LOG_WARNING : LOG_INFO;
+        /* What an operator filters on: 5xx are errors; 4xx and a client that left before its answer
+         * (status 0) are warnings; answers are info. */
+        int priority = r->status >= 500                     ? LOG_ERR
+                       : r->status >= 400 || r->status == 0 ? LOG_WARNING
+                                                            : LOG_INFO;
         size_t n = 0;
 
         log_escape(method, sizeof(method), r->method ?: "-", strlen(r->method ?: "-"));
@@ -139,6 +146,14 @@ void log_request(const struct log_record *r) {
 
         if (!journal_ok || sd_journal_sendv(iov, (int)n) < 0)
                 to_stderr(priority, text);
+}
+
+void log_list_fields(FILE *f) {
+        fputs("DOCKER_RUN_STATUS\n", f);
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                fprintf(f, "%s\n", strings[i].name);
+        for (size_t i = 0; i < ELEMENTSOF(durations); i++)
+                fprintf(f, "%s\n", durations[i].name);
 }
 
 void log_message(int priority, const char *fmt, ...) {

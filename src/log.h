@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util.h"
 
@@ -12,7 +13,9 @@
 /* The fields of a request's record; NULL strings and zero durations are omitted. */
 struct log_record {
         const char *request_id;
-        const char *remote;
+        const char *remote;           /* the client: the peer, or what a trusted proxy says */
+        const char *proxy;            /* the trusted proxy it came through, NULL for none */
+        const char *proxy_request_id; /* a trusted proxy's X-Request-Id */
         const char *method;
         const char *path;
         int status;
@@ -30,6 +33,9 @@ void log_setup(bool stderr_allowed);
 
 /* The request's record: journald fields DOCKER_RUN_* and a readable MESSAGE. */
 void log_request(const struct log_record *r);
+
+/* Every DOCKER_RUN_* field a request's record may carry, one per line (docker-run --list-fields). */
+void log_list_fields(FILE *f);
 
 /* A line about the service itself (configuration, cleanup), at the given syslog priority. */
 void log_message(int priority, const char *fmt, ...) _printf_(2, 3);

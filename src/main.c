@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "apierror.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
@@ -64,6 +65,22 @@ int main(int argc, char *argv[]) {
         }
         if (argc == 2 && strcmp(argv[1], "--check-config") == 0)
                 return check_config();
+        /* What the documentation must say: a test holds the README, the man page and the configuration to
+         * it. */
+        if (argc == 2 && strcmp(argv[1], "--list-variables") == 0) {
+                config_list_variables(stdout);
+                return 0;
+        }
+        if (argc == 2 && strcmp(argv[1], "--list-errors") == 0) {
+                for (int e = 0; e < _APIERROR_MAX; e++)
+                        printf("%s\t%d\n", apierror_code((enum apierror)e),
+                                apierror_status((enum apierror)e));
+                return 0;
+        }
+        if (argc == 2 && strcmp(argv[1], "--list-fields") == 0) {
+                log_list_fields(stdout);
+                return 0;
+        }
         if (argc > 1 && strcmp(argv[1], "--sweep") == 0) {
                 uint64_t grace = SWEEP_GRACE_SEC;
 

@@ -36,6 +36,7 @@ struct request {
         struct http_request http;
         char method[17]; /* escaped for logs and messages */
         char path[256];
+        char proxy_request_id[260]; /* escaped */
 
         struct answer answer;
         struct log_record log;

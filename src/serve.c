@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <syslog.h>
 
+#include "addr.h"
 #include "answer.h"
 #include "cgroup.h"
 #include "config.h"
@@ -34,7 +36,7 @@ struct connection {
         struct metrics *metrics;
         struct http_parser parser;
         char *buf; /* the bytes of the request being read, and what follows it */
-        size_t len;
+        size_t len, cap;
 };
 
 /* Compare without an early exit, so the time taken says nothing about where a guess went wrong. */
@@ -75,17 +77,6 @@ static int local_address(int fd, char host[static INET6_ADDRSTRLEN], int *ret_po
         return -EAFNOSUPPORT;
 }
 
-/* Whether two numeric addresses are the same address (text forms of IPv6 vary). */
-static bool same_address(const char *a, const char *b) {
-        unsigned char x[sizeof(struct in6_addr)], y[sizeof(struct in6_addr)];
-
-        if (inet_pton(AF_INET, a, x) == 1 && inet_pton(AF_INET, b, y) == 1)
-                return memcmp(x, y, sizeof(struct in_addr)) == 0;
-        if (inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1)
-                return memcmp(x, y, sizeof(struct in6_addr)) == 0;
-        return false;
-}
-
 /* SERVER_LISTEN_* belong to the socket unit now; where given they must match the socket we were handed. */
 static int check_listen_consistency(struct connection *k) {
         const struct config *c = &k->config;
@@ -103,7 +94,7 @@ static int check_listen_consistency(struct connection *k) {
                 return -EINVAL;
         }
         if (c->listen_addr && !streq(c->listen_addr, "0.0.0.0") && !streq(c->listen_addr, "::") &&
-                !same_address(c->listen_addr, host)) {
+                !addr_equal(c->listen_addr, host)) {
                 snprintf(k->config_error, sizeof(k->config_error),
                         "SERVER_LISTEN_ADDR: %s, but the socket unit listens on %s", c->listen_addr, host);
                 return -EINVAL;
@@ -148,6 +139,7 @@ static enum outcome read_request(struct connection *k, struct request *q) {
 
         http_parser_init(&k->parser, &limits);
         if (!k->buf) {
+                k->cap = cap;
                 k->buf = malloc(cap);
                 if (!k->buf) {
                         answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
@@ -194,6 +186,24 @@ static enum outcome read_request(struct connection *k, struct request *q) {
                         return OUTCOME_ANSWER;
                 }
                 k->len += n;
+        }
+}
+
+/* Behind a trusted proxy the client is the one X-Forwarded-For names, and the proxy's request id is kept for
+ * the log; ours stays our own (it names the run's container). */
+static void forwarded(struct connection *k, struct request *q, char *client, size_t size) {
+        struct http_slice xff = q->http.forwarded_for, rid = q->http.request_id;
+
+        if (!k->config_ok || !k->config.trusted_proxies || !k->conn->remote[0])
+                return;
+        if (!addr_forwarded_client(
+                    k->conn->remote, xff.ptr, xff.len, k->config.trusted_proxies, client, size))
+                return;
+        q->log.remote = client;
+        q->log.proxy = k->conn->remote;
+        if (rid.len > 0 && rid.len <= 64) {
+                log_escape(q->proxy_request_id, sizeof(q->proxy_request_id), rid.ptr, rid.len);
+                q->log.proxy_request_id = q->proxy_request_id;
         }
 }
 
@@ -258,7 +268,52 @@ static int setup_signals(void) {
 }
 
 /* One request on the connection, from its first byte to its record. Returns a SERVE_EXIT_* code. */
-static int serve_request(struct connection *k) {
+/*
+ * Between two requests of a kept-alive connection: wait for the next one's first byte, at most
+ * SERVER_KEEPALIVE_TIMEOUT. Returns true when bytes are there (pipelined already, or arrived), false when
+ * the connection is to be closed: idle too long, closed by the client, or a stop signal.
+ */
+static bool next_request_arrives(struct connection *k) {
+        usec_t deadline = now_usec() + k->config.keepalive_timeout_ms * USEC_PER_MSEC;
+        struct pollfd fds[2] = {
+                { .fd = k->conn->in_fd, .events = POLLIN },
+                { .fd = k->sigfd, .events = POLLIN },
+        };
+
+        if (k->len > 0)
+                return true;
+        for (;;) {
+                int r = poll(fds, ELEMENTSOF(fds), poll_timeout_ms(deadline));
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0 || (r > 0 && fds[1].revents))
+                        return false;
+                /* Bytes that have arrived are a request to serve, even at the idle deadline; an end of the
+                 * stream is the client closing between requests, which is no request at all. */
+                if (r > 0 && fds[0].revents) {
+                        size_t n = 0;
+
+                        if (!k->buf || conn_read(k->conn, k->buf, k->cap, now_usec(), &n) < 0 || n == 0)
+                                return false;
+                        k->len = n;
+                        return true;
+                }
+                if (now_usec() >= deadline)
+                        return false;
+        }
+}
+
+/* Whether the connection may carry another request after this one. */
+static bool keep_alive(
+        const struct connection *k, const struct request *q, enum outcome o, unsigned served) {
+        return k->config_ok && k->config.keepalive_timeout_ms > 0 && served < k->config.keepalive_requests &&
+               o == OUTCOME_ANSWER && q->http.consumed > 0 && q->http.keep_alive && !request_stopped(q);
+}
+
+/* One request on the connection, from its first byte to its record; *ret_keep says whether another may
+ * follow. Returns a SERVE_EXIT_* code. */
+static int serve_request(struct connection *k, unsigned served, bool *ret_keep) {
         struct request q = {
                 .conn = k->conn,
                 .config = &k->config,
@@ -268,6 +323,7 @@ static int serve_request(struct connection *k) {
                 .t0 = now_usec(),
         };
         struct answer_wire wire = { .request_id = q.id };
+        char client[64];
         enum metrics_route metric = METRICS_ROUTE_OTHER;
         char log_message_text[LOG_FIELD_MAX];
         struct http_slice method, path;
@@ -286,9 +342,15 @@ static int serve_request(struct connection *k) {
                 q.log.path = q.path;
         }
         if (o == OUTCOME_ANSWER && !q.answer.failed)
+                forwarded(k, &q, client, sizeof(client));
+        if (o == OUTCOME_ANSWER && !q.answer.failed)
                 o = route(&q, &metric);
         /* A HEAD request's answer has no body, whatever it is (also an error's). */
         wire.head_only = streq(q.method, "HEAD");
+        /* Kept alive only after a request read whole: one the answer cut short leaves its bytes unread. */
+        *ret_keep = keep_alive(k, &q, o, served + 1);
+        wire.keep_alive = *ret_keep;
+        wire.keep_alive_timeout = k->config_ok ? (unsigned)(k->config.keepalive_timeout_ms / 1000) : 0;
         if (o == OUTCOME_INTERRUPTED) {
                 /* Still worth an answer: the client learns the run was cut short, not lost. */
                 answer_fail(&q.answer, APIERROR_INTERNAL, "The service was stopped during the run");
@@ -303,8 +365,10 @@ static int serve_request(struct connection *k) {
                         &q.answer, APIERROR_INTERNAL, "The client closed the connection before the answer");
                 q.answer.status = 0;
                 ret = SERVE_EXIT_CLIENT_GONE;
+                *ret_keep = false;
         }
-        conn_shutdown(k->conn);
+        if (!*ret_keep)
+                conn_shutdown(k->conn);
         q.log.duration_usec = now_usec() - q.t0;
         run_finish(&q);
 
@@ -317,9 +381,13 @@ static int serve_request(struct connection *k) {
         }
         log_request(&q.log);
         metrics_request(k->metrics, metric, q.answer.status);
-        conn_close(k->conn);
         run_release(&q);
         answer_done(&q.answer);
+        /* What follows this request (pipelined bytes, or none) moves to the front for the next. */
+        if (*ret_keep && q.http.consumed <= k->len) {
+                memmove(k->buf, k->buf + q.http.consumed, k->len - q.http.consumed);
+                k->len -= q.http.consumed;
+        }
         return ret;
 }
 
@@ -338,7 +406,14 @@ int serve_connection(struct conn *c) {
         else if (metrics_open(k.config.runtime_dir, &k.metrics) < 0)
                 k.metrics = NULL; /* counted nowhere, served all the same */
 
-        ret = serve_request(&k);
+        for (unsigned served = 0;; served++) {
+                bool keep = false;
+
+                ret = serve_request(&k, served, &keep);
+                if (!keep || !next_request_arrives(&k))
+                        break;
+        }
+        conn_close(c);
 
         free(k.buf);
         metrics_close(k.metrics);

@@ -32,7 +32,7 @@ def test_root():
     expect(body["name"] == "docker-run" and body["version"] and
            body["description"] == "Api for running code in transient docker containers", "GET / body", body)
     expect(h["content-type"] == "application/json", "content type", h)
-    expect(h["connection"] == "close", "connection close", h)
+    expect(h["connection"] == "keep-alive" and h["keep-alive"] == "timeout=5", "kept alive, the idle timeout said", h)
 
 
 def test_version():

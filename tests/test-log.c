@@ -236,10 +236,12 @@ static const struct {
                 "<3>POST /run -> 500 internal: a\\x0ab in 0 ms (request ab)\n" },
 };
 
-/* Every status the service answers, at its priority: errors of the service 3, of the client 4, else 6. */
+/* Every status the service answers, at its priority: errors of the service 3, of the client (and a client
+ * that left) 4, else 6. */
 static const struct {
         int status, priority;
 } priorities[] = {
+        { 0, LOG_WARNING }, /* the client left before its answer: -p warning must show it */
         { 200, LOG_INFO },
         { 400, LOG_WARNING },
         { 401, LOG_WARNING },
