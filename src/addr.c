@@ -37,8 +37,8 @@ bool addr_in(const char *addr, char *const *list) {
         return false;
 }
 
-bool addr_forwarded_client(const char *peer, const char *xff, size_t xff_len, char *const *trusted, char *ret,
-        size_t size) {
+bool addr_forwarded_client(
+        const char *peer, const char *xff, size_t xff_len, char *const *trusted, char *ret, size_t size) {
         size_t end = xff_len;
 
         snprintf(ret, size, "%s", peer);

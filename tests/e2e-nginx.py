@@ -400,7 +400,7 @@ def test_client_leaves_mid_run():
         expect(line[2] == "499", "nginx logged the client's leaving", line)
         left = wait_no_containers(before, timeout=30)
         took = time.monotonic() - left_at
-        # Without the hangup passed on, the container would stay until nginx's proxy_read_timeout (30 s).
+        # Without the hangup passed on, the container would stay until nginx's proxy_read_timeout (60 s).
         expect(not left and took < 20, "container removed soon after the client left", left, took)
         text = s.log_text()
         expect("client closed the connection" in text, "docker-run saw the client leave", text[-500:])

@@ -45,8 +45,8 @@ int main(void) {
                 bool proxied = addr_forwarded_client(
                         cases[i].peer, cases[i].xff, strlen(cases[i].xff), trusted, client, sizeof(client));
 
-                CHECK(proxied == cases[i].proxied && streq(client, cases[i].client), "%s: %s (%d)", cases[i].name,
-                        client, proxied);
+                CHECK(proxied == cases[i].proxied && streq(client, cases[i].client), "%s: %s (%d)",
+                        cases[i].name, client, proxied);
         }
         {
                 char client[64];
