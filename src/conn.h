@@ -8,8 +8,9 @@
 #include "util.h"
 
 /* After the answer, how long and how much we read to let the client's bytes arrive before closing. */
-#define CONN_DRAIN_USEC  (1 * USEC_PER_SEC)
-#define CONN_DRAIN_BYTES (1024u * 1024u)
+#define CONN_DRAIN_USEC (1 * USEC_PER_SEC)
+#define CONN_DRAIN_BYTES                                                                                    \
+        (64u * 1024u * 1024u) /* a body refused from its Content-Length is read away, in time */
 
 struct conn {
         int in_fd;

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "curlsym.h"
 #include "docker.h"
 #include "fd.h"
 #include "util.h"
@@ -30,7 +32,6 @@ struct docker {
 };
 
 struct docker_stream {
-        CURL *curl;
         int fd;
         char pending[DOCKER_MAX_ATTACH_HEAD]; /* stream bytes that came with the attach answer's head */
         size_t pending_off, pending_len;
@@ -64,6 +65,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
+static void curl_freep(char **p) {
+        if (*p)
+                sym_curl_free(*p);
+}
+
 static int errno_from_curl(CURL *curl, CURLcode code) {
         long os_errno = 0;
 
@@ -75,7 +81,7 @@ static int errno_from_curl(CURL *curl, CURLcode code) {
         case CURLE_OUT_OF_MEMORY:
                 return -ENOMEM;
         case CURLE_COULDNT_CONNECT:
-                if (curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno > 0)
+                if (sym_curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno > 0)
                         return (int)-os_errno;
                 return -ECONNREFUSED;
         default:
@@ -87,26 +93,31 @@ static int errno_from_curl(CURL *curl, CURLcode code) {
  * it. */
 static CURLcode restrict_protocols(CURL *curl) {
 #if HAVE_DECL_CURLOPT_PROTOCOLS_STR
-        return curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+        return sym_curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
 #else
-        return curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+        return sym_curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
 #endif
 }
 
 static CURL *new_handle(const char *socket_path, uint64_t connect_timeout_ms, char *errbuf) {
-        CURL *curl = curl_easy_init();
+        CURL *curl = sym_curl_easy_init();
 
         if (!curl)
                 return NULL;
-        if (curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path) != CURLE_OK ||
-                curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-                curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms) != CURLE_OK ||
-                curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+        if (sym_curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path) != CURLE_OK ||
+                sym_curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+                sym_curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms) !=
+                        CURLE_OK ||
+                sym_curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
                 restrict_protocols(curl) != CURLE_OK) {
-                curl_easy_cleanup(curl);
+                sym_curl_easy_cleanup(curl);
                 return NULL;
         }
         return curl;
+}
+
+const char *docker_new_error(int r) {
+        return r == -ELIBACC ? curlsym_error() : "Out of memory";
 }
 
 int docker_new(
@@ -119,36 +130,50 @@ int docker_new(
         d->timeout_ms = timeout_ms;
         d->connect_timeout_ms = connect_timeout_ms;
         d->socket_path = strdup(socket_path);
-        if (!d->socket_path)
-                goto fail;
-        d->curl = new_handle(socket_path, connect_timeout_ms, d->errbuf);
-        if (!d->curl)
-                goto fail;
-        /* No "Expect: 100-continue" round trip before a create body. */
-        d->headers = curl_slist_append(NULL, "Content-Type: application/json");
-        if (!d->headers)
-                goto fail;
-        d->headers = curl_slist_append(d->headers, "Expect:");
-        if (!d->headers)
-                goto fail;
-        if (curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK ||
-                curl_easy_setopt(d->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK ||
-                curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-                curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, d) != CURLE_OK)
-                goto fail;
+        if (!d->socket_path) {
+                docker_free(d);
+                return -ENOMEM;
+        }
         *ret = d;
         return 0;
-fail:
-        docker_free(d);
-        return -ENOMEM;
+}
+
+/* libcurl and the handle, the first time an engine call needs them: a warm run answers without. */
+static int ensure_curl(struct docker *d) {
+        int r;
+
+        if (d->curl)
+                return 0;
+        r = curlsym_load();
+        if (r < 0) {
+                set_message(d, "%s", curlsym_error());
+                return r;
+        }
+        d->curl = new_handle(d->socket_path, d->connect_timeout_ms, d->errbuf);
+        if (!d->curl)
+                return -ENOMEM;
+        /* No "Expect: 100-continue" round trip before a create body. */
+        d->headers = sym_curl_slist_append(NULL, "Content-Type: application/json");
+        if (!d->headers)
+                return -ENOMEM;
+        d->headers = sym_curl_slist_append(d->headers, "Expect:");
+        if (!d->headers)
+                return -ENOMEM;
+        if (sym_curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK ||
+                sym_curl_easy_setopt(d->curl, CURLOPT_TIMEOUT_MS, (long)d->timeout_ms) != CURLE_OK ||
+                sym_curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+                sym_curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, d) != CURLE_OK)
+                return -ENOMEM;
+        return 0;
 }
 
 struct docker *docker_free(struct docker *d) {
         if (!d)
                 return NULL;
         if (d->curl)
-                curl_easy_cleanup(d->curl);
-        curl_slist_free_all(d->headers);
+                sym_curl_easy_cleanup(d->curl);
+        if (d->headers)
+                sym_curl_slist_free_all(d->headers);
         free(d->socket_path);
         free(d->body);
         free(d);
@@ -194,30 +219,33 @@ static int request(
         d->body_too_big = false;
         if (d->body)
                 d->body[0] = '\0';
+        r = ensure_curl(d);
+        if (r < 0)
+                return r;
 
         r = snprintf(url, sizeof(url), "http://localhost/" DOCKER_API_VERSION "%s", path);
         if (r < 0 || (size_t)r >= sizeof(url))
                 return -ENAMETOOLONG;
 
-        if (curl_easy_setopt(d->curl, CURLOPT_URL, url) != CURLE_OK)
+        if (sym_curl_easy_setopt(d->curl, CURLOPT_URL, url) != CURLE_OK)
                 return -ENOMEM;
         if (body) {
-                curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, body);
-                curl_easy_setopt(d->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+                sym_curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, body);
+                sym_curl_easy_setopt(d->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
         } else
-                curl_easy_setopt(d->curl, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, streq(method, "GET") ? NULL : method);
+                sym_curl_easy_setopt(d->curl, CURLOPT_HTTPGET, 1L);
+        sym_curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, streq(method, "GET") ? NULL : method);
 
-        code = curl_easy_perform(d->curl);
+        code = sym_curl_easy_perform(d->curl);
         if (code != CURLE_OK) {
                 if (d->body_too_big) {
                         set_message(d, "engine answer larger than %u bytes", DOCKER_MAX_RESPONSE);
                         return -EMSGSIZE;
                 }
-                set_message(d, "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(code));
+                set_message(d, "%s", d->errbuf[0] ? d->errbuf : sym_curl_easy_strerror(code));
                 return errno_from_curl(d->curl, code);
         }
-        curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &d->status);
+        sym_curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &d->status);
         if (d->status < 200 || d->status >= 300) {
                 take_engine_message(d);
                 return -EREMOTEIO;
@@ -372,7 +400,7 @@ static int filter_add(json_object *filters, const char *key, const char *value) 
 
 int docker_list(struct docker *d, const struct docker_list_query *q, json_object **ret) {
         _cleanup_json_ json_object *filters = NULL, *answer = NULL;
-        _cleanup_free_ char *escaped = NULL;
+        _cleanup_(curl_freep) char *escaped = NULL;
         const char *s;
         char path[2048], limit[32] = "";
         int r;
@@ -387,8 +415,11 @@ int docker_list(struct docker *d, const struct docker_list_query *q, json_object
         if ((q->status && filter_add(filters, "status", q->status) < 0) ||
                 (q->before && filter_add(filters, "before", q->before) < 0))
                 return -ENOMEM;
+        r = ensure_curl(d);
+        if (r < 0)
+                return r;
         s = json_object_to_json_string_ext(filters, JSON_C_TO_STRING_PLAIN);
-        escaped = s ? curl_easy_escape(d->curl, s, 0) : NULL;
+        escaped = s ? sym_curl_easy_escape(d->curl, s, 0) : NULL;
         if (!escaped)
                 return -ENOMEM;
         if (q->limit > 0)
@@ -438,15 +469,14 @@ static int read_attach_head(struct docker *d, struct docker_stream *s, usec_t de
         int r;
 
         while (!end) {
-                size_t n = 0;
-                CURLcode code;
+                ssize_t n;
 
                 if (len >= sizeof(s->pending) - 1) {
                         set_message(d, "attach answer head larger than %zu bytes", sizeof(s->pending));
                         return -EMSGSIZE;
                 }
-                code = curl_easy_recv(s->curl, buf + len, sizeof(s->pending) - 1 - len, &n);
-                if (code == CURLE_AGAIN) {
+                n = recv(s->fd, buf + len, sizeof(s->pending) - 1 - len, 0);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
                         r = fd_wait(s->fd, POLLIN, deadline);
                         if (r < 0) {
                                 set_message(d, "engine did not answer the attach request in time");
@@ -454,15 +484,15 @@ static int read_attach_head(struct docker *d, struct docker_stream *s, usec_t de
                         }
                         continue;
                 }
-                if (code != CURLE_OK) {
-                        set_message(d, "%s", curl_easy_strerror(code));
+                if (n < 0) {
+                        set_message(d, "%s", strerror(errno));
                         return -EIO;
                 }
                 if (n == 0) {
                         set_message(d, "engine closed the connection during attach");
                         return -ECONNRESET;
                 }
-                len += n;
+                len += (size_t)n;
                 buf[len] = '\0';
                 end = strstr(buf, "\r\n\r\n");
         }
@@ -484,11 +514,34 @@ static int read_attach_head(struct docker *d, struct docker_stream *s, usec_t de
         return 0;
 }
 
+/* Connect to a unix socket, blocking at most timeout_ms (a full listen backlog), then non-blocking. */
+static int connect_unix(const char *path, uint64_t timeout_ms, int *ret_fd) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct timeval tv = { .tv_sec = (time_t)(timeout_ms / 1000),
+                .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
+        r = fd_set_nonblock(fd);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 int docker_attach(struct docker *d, const char *id, usec_t deadline, struct docker_stream **ret) {
         _cleanup_docker_stream_ struct docker_stream *s = NULL;
         char req[512];
-        curl_socket_t fd;
-        CURLcode code;
         int r;
 
         d->status = 0;
@@ -499,23 +552,13 @@ int docker_attach(struct docker *d, const char *id, usec_t deadline, struct dock
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        s->fd = -1;
-        s->curl = new_handle(d->socket_path, d->connect_timeout_ms, d->errbuf);
-        if (!s->curl)
-                return -ENOMEM;
-        /* The engine hijacks this connection, so curl only connects and we speak HTTP ourselves. */
-        if (curl_easy_setopt(s->curl, CURLOPT_URL, "http://localhost/") != CURLE_OK ||
-                curl_easy_setopt(s->curl, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK)
-                return -ENOMEM;
-        d->errbuf[0] = '\0';
-        code = curl_easy_perform(s->curl);
-        if (code != CURLE_OK) {
-                set_message(d, "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(code));
-                return errno_from_curl(s->curl, code);
+        /* A connection of its own, which the engine hijacks: we speak HTTP on it ourselves, so a plain
+         * connect is all it takes (and a warm run answers without loading libcurl at all). */
+        r = connect_unix(d->socket_path, d->connect_timeout_ms, &s->fd);
+        if (r < 0) {
+                set_message(d, "Failed to connect to %s: %s", d->socket_path, strerror(-r));
+                return r;
         }
-        if (curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
-                return -EIO;
-        s->fd = fd;
 
         r = snprintf(req, sizeof(req),
                 "POST /" DOCKER_API_VERSION
@@ -543,8 +586,7 @@ int docker_attach(struct docker *d, const char *id, usec_t deadline, struct dock
 struct docker_stream *docker_stream_free(struct docker_stream *s) {
         if (!s)
                 return NULL;
-        if (s->curl)
-                curl_easy_cleanup(s->curl);
+        closep(&s->fd);
         free(s);
         return NULL;
 }
@@ -558,37 +600,36 @@ bool docker_stream_pending(const struct docker_stream *s) {
 }
 
 int docker_stream_send(struct docker_stream *s, const void *buf, size_t len, size_t *ret_n) {
-        CURLcode code;
-        size_t n = 0;
+        ssize_t n;
 
-        code = curl_easy_send(s->curl, buf, len, &n);
-        if (code == CURLE_AGAIN)
+        n = send(s->fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return -EAGAIN;
-        if (code != CURLE_OK)
+        if (n < 0)
                 return -EPIPE;
-        *ret_n = n;
+        *ret_n = (size_t)n;
         return 0;
 }
 
 int docker_stream_recv(struct docker_stream *s, void *buf, size_t len, size_t *ret_n) {
-        CURLcode code;
-        size_t n = 0;
+        ssize_t n;
 
         if (docker_stream_pending(s)) {
-                n = s->pending_len - s->pending_off;
-                if (n > len)
-                        n = len;
-                memcpy(buf, s->pending + s->pending_off, n);
-                s->pending_off += n;
-                *ret_n = n;
+                size_t k = s->pending_len - s->pending_off;
+
+                if (k > len)
+                        k = len;
+                memcpy(buf, s->pending + s->pending_off, k);
+                s->pending_off += k;
+                *ret_n = k;
                 return 0;
         }
-        code = curl_easy_recv(s->curl, buf, len, &n);
-        if (code == CURLE_AGAIN)
+        n = recv(s->fd, buf, len, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return -EAGAIN;
-        if (code != CURLE_OK)
+        if (n < 0)
                 return -ECONNRESET;
-        *ret_n = n;
+        *ret_n = (size_t)n;
         return 0;
 }
 

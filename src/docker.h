@@ -29,10 +29,14 @@ struct docker_stream;
  * negative errno when the engine could not be reached or talked to (the
  * socket missing, refused, a timeout; docker_message() says what curl saw).
  */
-/* timeout_ms bounds each call, connect_timeout_ms the connection to the engine. */
+/* timeout_ms bounds each call, connect_timeout_ms the connection to the engine. -ELIBACC when libcurl could
+ * not be loaded, -ENOMEM; docker_new_error() says which, for the answer. */
 int docker_new(
         const char *socket_path, uint64_t timeout_ms, uint64_t connect_timeout_ms, struct docker **ret);
 struct docker *docker_free(struct docker *d);
+
+/* What docker_new()'s failure r means: libcurl missing (the loader's reason), or out of memory. */
+const char *docker_new_error(int r);
 
 /* HTTP status of the engine's last answer, 0 when there was none. */
 long docker_status(const struct docker *d);

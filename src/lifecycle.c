@@ -34,8 +34,10 @@ int lifecycle_create(struct lifecycle *l, const char *image, int64_t memory, int
         t = now_usec();
         r = docker_create(l->docker, l->name, body, &l->id);
         l->create_usec = now_usec() - t;
-        /* Only an answer that refused the create says for sure that nothing was made. */
-        l->maybe_created = r >= 0 || r != -EREMOTEIO;
+        /* A create that may have reached the engine may have made the container, answer or not: only a
+         * refusal, or one that never left (no libcurl, no memory, no socket), says for sure it did not. */
+        l->maybe_created = !(r == -EREMOTEIO || r == -ELIBACC || r == -ENOMEM || r == -ENAMETOOLONG ||
+                             r == -ENOENT || r == -ECONNREFUSED);
         return r;
 }
 
@@ -49,6 +51,7 @@ int lifecycle_claim(struct lifecycle *l, const char *image, int64_t wall_deadlin
         if (r < 0)
                 return -ENOENT;
         l->warm = true;
+        l->image = image;
         l->running = true;
         l->claim_usec = now_usec() - t;
         return 0;
@@ -95,20 +98,26 @@ int lifecycle_remove(struct lifecycle *l, usec_t deadline) {
         }
         for (size_t i = 0;; i++) {
                 r = docker_remove(l->docker, ref);
-                if (r >= 0 || i >= ELEMENTSOF(remove_backoff_ms) ||
+                /* What no retry can mend: the engine client cannot be loaded, or memory. */
+                if (r >= 0 || r == -ELIBACC || r == -ENOMEM || i >= ELEMENTSOF(remove_backoff_ms) ||
                         now_usec() + remove_backoff_ms[i] * USEC_PER_MSEC >= deadline)
                         break;
                 sleep_ms(remove_backoff_ms[i]);
         }
         l->remove_usec = now_usec() - t;
-        if (r >= 0 && l->warm)
+        /* Out of the member file first: no claim can pick it up between its release and the next refill. */
+        if (r >= 0 && l->warm) {
+                pool_forget(l->config, l->image, l->id);
                 pool_release(l->config, l->id);
+        }
         return r;
 }
 
 void lifecycle_abandon(struct lifecycle *l) {
-        if (l->warm && l->id)
+        if (l->warm && l->id) {
+                pool_forget(l->config, l->image, l->id);
                 pool_release(l->config, l->id);
+        }
         free(l->id);
         l->id = NULL;
         l->warm = l->running = false;

@@ -18,6 +18,7 @@ struct lifecycle {
         char *id;           /* owned, once known */
         bool maybe_created; /* a create was sent and not refused: a container may exist, id or not */
         bool warm;          /* claimed from the pool */
+        const char *image;  /* a warm container's pool (not owned) */
         bool running;       /* started (or warm), not known to have ended */
         usec_t create_usec, attach_usec, start_usec, claim_usec, remove_usec;
 };

@@ -121,7 +121,7 @@ void log_request(const struct log_record *r) {
                 path, r->image ? " image=" : "", image, r->status, r->error ? " " : "", r->error ?: "",
                 r->message ? ": " : "", msg, (unsigned long long)(r->duration_usec / USEC_PER_MSEC),
                 r->request_id ?: "-", r->container_id ? ", container " : "", r->container_id ?: "",
-                r->claim_usec > 0 ? ", warm" : "");
+                r->warm ? ", warm" : "");
 
         field(iov, &n, storage[n], sizeof(storage[0]), "MESSAGE", text, 0, false);
         number(iov, &n, storage[n], sizeof(storage[0]), "PRIORITY", (unsigned long long)priority);

@@ -9,8 +9,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "apierror.h"
 #include "config.h"
 #include "conn.h"
@@ -92,11 +90,7 @@ int main(int argc, char *argv[]) {
                         return SERVE_EXIT_INTERNAL;
                 }
                 signal(SIGPIPE, SIG_IGN);
-                if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
-                        return SERVE_EXIT_INTERNAL;
-                r = sweep((int64_t)grace);
-                curl_global_cleanup();
-                return r;
+                return sweep((int64_t)grace);
         }
         if (argc > 1) {
                 fprintf(stderr,
@@ -106,8 +100,6 @@ int main(int argc, char *argv[]) {
 
         /* A client that leaves must not kill us before the container is removed. */
         signal(SIGPIPE, SIG_IGN);
-        if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
-                return SERVE_EXIT_INTERNAL;
 
         r = conn_open(&c);
         log_setup(r < 0 || !conn_is_client(&c, STDERR_FILENO));
@@ -117,7 +109,5 @@ int main(int argc, char *argv[]) {
                                       : strerror(-r));
                 return SERVE_EXIT_INTERNAL;
         }
-        r = serve_connection(&c);
-        curl_global_cleanup();
-        return r;
+        return serve_connection(&c);
 }

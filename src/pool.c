@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,128 @@ static int claim_path(const struct config *c, const char *id, char *buf, size_t 
         if (r < 0 || (size_t)r >= size)
                 return -ENAMETOOLONG;
         return 0;
+}
+
+/*
+ * The member file: the ids of a pool's containers (of this instance, image and configuration) as the last
+ * refill saw them and started them, so that a claim needs no engine call (and no libcurl) before its
+ * answer. A stale id costs a cold run: its attach answers 404. Rewritten whole and renamed into place, under
+ * a lock file, by every refill and every removal.
+ */
+static int members_path(
+        const struct config *c, const char *image, const char *suffix, char *buf, size_t size) {
+        char hash[17], instance[17];
+        uint64_t h = 0xcbf29ce484222325ULL;
+        int r;
+
+        r = container_config_hash(c, image, hash);
+        if (r < 0)
+                return r;
+        pool_instance(c, instance);
+        for (const char *p = hash; *p; p++)
+                h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+        for (const char *p = instance; *p; p++)
+                h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+        r = snprintf(buf, size, "%s/pool-%016" PRIx64 "%s", c->runtime_dir, h, suffix);
+        return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Read up to max ids of the member file into ids (65 bytes each); -ENOENT when there is none. */
+static int members_read(
+        const struct config *c, const char *image, char (*ids)[65], size_t max, size_t *ret_n) {
+        char path[4096], text[POOL_MEMBERS_MAX * 65 + 1];
+        _cleanup_close_ int fd = -1;
+        size_t n = 0;
+        ssize_t len;
+        int r;
+
+        r = members_path(c, image, "", path, sizeof(path));
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        len = read(fd, text, sizeof(text) - 1);
+        if (len < 0)
+                return -errno;
+        text[len] = '\0';
+        for (char *line = text, *next; *line && n < max; line = next) {
+                next = strchr(line, '\n');
+                if (!next)
+                        break; /* the last line ends in a newline: a torn one is not an id */
+                *next++ = '\0';
+                if (strlen(line) == 64 && strspn(line, "0123456789abcdef") == 64)
+                        memcpy(ids[n++], line, 65);
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static int members_write(const struct config *c, const char *image, char (*ids)[65], size_t n) {
+        char path[4096], tmp[4096 + 32];
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = members_path(c, image, "", path, sizeof(path));
+        if (r < 0)
+                return r;
+        snprintf(tmp, sizeof(tmp), "%s.%d", path, getpid());
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        for (size_t i = 0; i < n; i++) {
+                ids[i][64] = '\n';
+                r = write(fd, ids[i], 65) == 65 ? 0 : -EIO;
+                ids[i][64] = '\0';
+                if (r < 0) {
+                        (void)unlink(tmp);
+                        return r;
+                }
+        }
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                (void)unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+/* Hold the member file's lock for a read-modify-write. */
+static int members_lock(const struct config *c, const char *image) {
+        char path[4096];
+        int fd, r;
+
+        r = members_path(c, image, ".lock", path, sizeof(path));
+        if (r < 0)
+                return r;
+        (void)mkdir(c->runtime_dir, 0700);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+void pool_forget(const struct config *c, const char *image, const char *id) {
+        char ids[POOL_MEMBERS_MAX][65];
+        size_t n = 0, k = 0;
+        int lock;
+
+        lock = members_lock(c, image);
+        if (lock < 0)
+                return;
+        if (members_read(c, image, ids, POOL_MEMBERS_MAX, &n) == 0) {
+                for (size_t i = 0; i < n; i++)
+                        if (!streq(ids[i], id))
+                                memcpy(ids[k++], ids[i], 65);
+                if (k != n)
+                        (void)members_write(c, image, ids, k);
+        }
+        close(lock);
 }
 
 /* The pool's members: running, of this image and instance, created under the present configuration. */
@@ -130,28 +253,20 @@ int pool_claim_id(const struct config *c, const char *id, int64_t deadline) {
         return r;
 }
 
-int pool_claim(
-        struct docker *d, const struct config *c, const char *image, int64_t deadline, char **ret_id) {
-        _cleanup_json_ json_object *members = NULL;
-        size_t n, start = 0;
+/* Claim the first free id of ids, starting at a random one so that handlers arriving together mostly try
+ * different ones. */
+static int claim_one(const struct config *c, char (*ids)[65], size_t n, int64_t deadline, char **ret_id) {
+        size_t start = 0;
         int r;
 
-        r = list_members(d, c, image, &members);
-        if (r < 0)
-                return r;
-        n = json_object_array_length(members);
         if (n == 0)
                 return -ENOENT;
-        /* Start at a random member so that handlers arriving together mostly try different ones. */
         if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != (ssize_t)sizeof(start))
                 start = (size_t)getpid();
-
         for (size_t i = 0; i < n; i++) {
-                const char *id = member_id(json_object_array_get_idx(members, (start + i) % n));
+                const char *id = ids[(start + i) % n];
                 char *copy;
 
-                if (!id)
-                        continue;
                 r = pool_claim_id(c, id, deadline);
                 if (r == -EEXIST)
                         continue; /* another handler won this one */
@@ -166,6 +281,29 @@ int pool_claim(
                 return 0;
         }
         return -ENOENT;
+}
+
+int pool_claim(
+        struct docker *d, const struct config *c, const char *image, int64_t deadline, char **ret_id) {
+        _cleanup_json_ json_object *members = NULL;
+        char ids[POOL_MEMBERS_MAX][65];
+        size_t n = 0;
+        int r;
+
+        /* The member file, when a refill has written one: no engine call before the answer. */
+        r = members_read(c, image, ids, POOL_MEMBERS_MAX, &n);
+        if (r == 0)
+                return claim_one(c, ids, n, deadline, ret_id);
+        r = list_members(d, c, image, &members);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < json_object_array_length(members) && n < POOL_MEMBERS_MAX; i++) {
+                const char *id = member_id(json_object_array_get_idx(members, i));
+
+                if (id && strlen(id) == 64)
+                        memcpy(ids[n++], id, 65);
+        }
+        return claim_one(c, ids, n, deadline, ret_id);
 }
 
 void pool_release(const struct config *c, const char *id) {
@@ -199,7 +337,7 @@ int pool_claim_deadline(const struct config *c, const char *id, int64_t *ret) {
         return 0;
 }
 
-static int start_one(struct docker *d, const struct config *c, const char *image) {
+static int start_one(struct docker *d, const struct config *c, const char *image, char ret_id[static 65]) {
         _cleanup_json_ json_object *body = NULL;
         _cleanup_free_ char *id = NULL;
         char instance[17];
@@ -222,6 +360,7 @@ static int start_one(struct docker *d, const struct config *c, const char *image
                 (void)docker_remove(d, id);
                 return r;
         }
+        snprintf(ret_id, 65, "%s", id);
         return 0;
 }
 
@@ -243,8 +382,10 @@ int pool_count(struct docker *d, const struct config *c, const char *image) {
 int pool_fill(
         struct docker *d, const struct config *c, const char *image, unsigned count, unsigned max_new) {
         _cleanup_json_ json_object *members = NULL;
+        char ids[POOL_MEMBERS_MAX][65];
         unsigned free_members = 0, started = 0;
-        int r;
+        size_t n = 0;
+        int lock, r;
 
         r = list_members(d, c, image, &members);
         if (r < 0)
@@ -252,14 +393,25 @@ int pool_fill(
         for (size_t i = 0; i < json_object_array_length(members); i++) {
                 const char *id = member_id(json_object_array_get_idx(members, i));
 
-                if (id && !is_claimed(c, id))
+                if (!id || strlen(id) != 64)
+                        continue;
+                if (n < POOL_MEMBERS_MAX)
+                        memcpy(ids[n++], id, 65);
+                if (!is_claimed(c, id))
                         free_members++;
         }
-        while (free_members + started < count && started < max_new) {
-                r = start_one(d, c, image);
+        while (free_members + started < count && started < max_new && n < POOL_MEMBERS_MAX) {
+                r = start_one(d, c, image, ids[n]);
                 if (r < 0)
-                        return started > 0 ? (int)started : r;
+                        break;
+                n++;
                 started++;
         }
-        return (int)started;
+        /* The engine's own view, and what was just started, for the next claims. */
+        lock = members_lock(c, image);
+        if (lock >= 0) {
+                (void)members_write(c, image, ids, n);
+                close(lock);
+        }
+        return started > 0 || r >= 0 ? (int)started : r;
 }

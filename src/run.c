@@ -57,8 +57,9 @@ static void fail_engine(struct request *q, int r, enum apierror refused, const c
 
         if (r == -EREMOTEIO || r == -EBADMSG)
                 answer_fail(&q->answer, refused, "Failed to %s: %s", what, docker_message(d));
-        else if (r == -ENOMEM)
-                answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+        else if (r == -ENOMEM || r == -ELIBACC)
+                answer_fail(&q->answer, APIERROR_INTERNAL, "The engine client is unavailable: %s",
+                        r == -ENOMEM ? "out of memory" : docker_message(d));
         else if (r == -ETIMEDOUT) {
                 answer_fail(&q->answer, APIERROR_DOCKER_BUSY,
                         "The engine is busy: it did not %s within %llu ms "
@@ -413,7 +414,8 @@ static enum outcome serve(struct request *q) {
         r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, c->docker_write_timeout_ms,
                 &q->run->docker);
         if (r < 0) {
-                answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+                answer_fail(&q->answer, APIERROR_INTERNAL, "The engine client is unavailable: %s",
+                        docker_new_error(r));
                 return OUTCOME_ANSWER;
         }
         lifecycle_init(&q->run->life, q->run->docker, c, q->id);
@@ -512,6 +514,7 @@ void run_finish(struct request *q) {
                 log_message(LOG_ERR, "Failed to remove container %s: %s", run->life.id ?: run->life.name,
                         docker_message(run->docker));
         q->log.claim_usec = run->life.claim_usec;
+        q->log.warm = run->life.warm;
         q->log.create_usec = run->life.create_usec;
         q->log.attach_usec = run->life.attach_usec;
         q->log.start_usec = run->life.start_usec;

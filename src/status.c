@@ -32,8 +32,12 @@ void status_version(struct request *q) {
         r = docker_new(q->config->docker_socket_path, q->config->docker_read_timeout_ms,
                 q->config->docker_write_timeout_ms, &d);
         if (r < 0)
-                return answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+                return answer_fail(&q->answer, APIERROR_INTERNAL, "The engine client is unavailable: %s",
+                        docker_new_error(r));
         r = docker_version(d, &engine);
+        if (r == -ELIBACC)
+                return answer_fail(&q->answer, APIERROR_INTERNAL, "The engine client is unavailable: %s",
+                        docker_message(d));
         if (r == -EREMOTEIO || r == -EBADMSG || r == -EMSGSIZE)
                 return answer_fail(&q->answer, APIERROR_DOCKER_VERSION, "Failed to get docker version: %s",
                         docker_message(d));
@@ -54,7 +58,8 @@ void status_health(struct request *q) {
 
         r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, c->docker_write_timeout_ms, &d);
         if (r < 0)
-                return answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+                return answer_fail(&q->answer, APIERROR_INTERNAL, "The engine client is unavailable: %s",
+                        docker_new_error(r));
         r = docker_ping(d);
         o = json_object_new_object();
         if (!o ||
@@ -99,7 +104,8 @@ void status_metrics(struct request *q) {
                 codes[i] = apierror_code((enum apierror)i);
         r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, c->docker_write_timeout_ms, &d);
         if (r < 0)
-                return answer_fail(&q->answer, APIERROR_INTERNAL, "Out of memory");
+                return answer_fail(&q->answer, APIERROR_INTERNAL, "The engine client is unavailable: %s",
+                        docker_new_error(r));
         engine = (struct metrics_engine){ .name = c->docker_socket_path, .up = docker_ping(d) == 0 };
         (void)slots_count(c->runtime_dir, CONFIG_CONCURRENT_MAX, &held, NULL, 0);
         (void)slots_waiting(c->runtime_dir, &waiting);

@@ -76,7 +76,7 @@ enum sweep_verdict sweep_judge(json_object *container, const struct sweep_facts 
  * read with "before" the last container of the page, which must still exist. */
 struct doomed {
         char id[65];
-        bool pool;
+        char *pool; /* a warm container's image, owned */
         bool retire;
 };
 
@@ -130,7 +130,9 @@ static int judge_one(struct sweep *s, json_object *container) {
                 s->allocated = n;
         }
         snprintf(s->doomed[s->n_doomed].id, sizeof(s->doomed[0].id), "%s", id);
-        s->doomed[s->n_doomed].pool = pool != NULL;
+        s->doomed[s->n_doomed].pool = pool ? strdup(pool) : NULL;
+        if (pool && !s->doomed[s->n_doomed].pool)
+                return -ENOMEM;
         s->doomed[s->n_doomed].retire = v == SWEEP_RETIRE;
         s->n_doomed++;
         return 0;
@@ -197,8 +199,10 @@ static int remove_doomed(struct sweep *s, usec_t budget_end, size_t *ret_retired
                                 pool_release(s->c, x->id);
                         continue;
                 }
-                if (x->pool)
+                if (x->pool) {
+                        pool_forget(s->c, x->pool, x->id);
                         pool_release(s->c, x->id);
+                }
                 removed++;
                 *ret_retired += x->retire;
                 log_message(
@@ -217,18 +221,24 @@ int sweep_run(const struct config *c, int64_t grace_sec) {
         int removed, r;
 
         r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, c->docker_write_timeout_ms, &d);
-        if (r < 0)
+        if (r < 0) {
+                log_message(LOG_ERR, "The engine client is unavailable: %s", docker_new_error(r));
                 return r;
+        }
         s.d = d;
         pool_instance(c, s.instance);
         r = list_all(&s);
         if (r < 0) {
                 log_message(LOG_ERR, "Failed to list containers labelled %s: %s", CONTAINER_LABEL,
                         r == -ENOMEM ? "out of memory" : docker_message(d));
+                for (size_t i = 0; i < s.n_doomed; i++)
+                        free(s.doomed[i].pool);
                 free(s.doomed);
                 return r;
         }
         removed = remove_doomed(&s, budget_end, &retired);
+        for (size_t i = 0; i < s.n_doomed; i++)
+                free(s.doomed[i].pool);
         free(s.doomed);
         log_message(LOG_INFO, "Sweep: %zu containers listed in %zu page(s), %d removed (%zu stale warm)",
                 s.listed, s.pages, removed, retired);

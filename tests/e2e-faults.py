@@ -160,22 +160,26 @@ def warm_labels():
 
 
 def test_warm_container_gone_runs_cold():
-    labels = warm_labels()
+    """A claimed warm container that is gone by the time it is attached: the run goes cold, as if the pool
+    had been empty, and the gone one is forgotten."""
     gone = "cd" * 32
-    member = {"Id": gone, "State": "running", "Labels": labels, "Created": int(time.time())}
-
-    def check(s, stub):
-        st, _, body = s.run(sh("x"), image="stub")
-        expect(st == 200 and body["stdout"] == "stub", "answered cold", st, body)
-        paths = [p for _, p in stub.calls]
-        expect("/v1.41/containers/%s/attach" % gone in paths and "/v1.41/containers/create" in paths,
-               "tried the warm one, then created", stub.calls)
-        expect(not os.path.exists(os.path.join(harness.RUNTIME_DIR, "claim-" + gone)), "its claim released")
     with stub_engine.StubEngine(SOCK, "ok") as stub:
-        stub.listing = [member]
+        # The sweeper fills the pool of one: its container (the member the handler will claim) is gone.
+        stub.ids = [gone]
+        env = dict(POOL, DOCKER_UNIX_SOCKET_PATH=SOCK, RUN_MAX_EXECUTION_TIME="2")
+        p = sweep(env)
+        expect(stub.bodies and stub.bodies[0]["Labels"].get("docker-run.pool") == "stub", "a warm one", p.log)
+        stub.listing = [{"Id": gone, "State": "running", "Labels": stub.bodies[0]["Labels"],
+                         "Created": int(time.time())}]
         stub.gone = {gone}
-        with Server(dict(POOL, DOCKER_UNIX_SOCKET_PATH=SOCK, RUN_MAX_EXECUTION_TIME="2")) as s:
-            check(s, stub)
+        with Server(env) as s:
+            st, _, body = s.run(sh("x"), image="stub")
+            expect(st == 200 and body["stdout"] == "stub", "answered cold", st, body)
+        paths = [p for _, p in stub.calls]
+        expect("/v1.41/containers/%s/attach" % gone in paths and "/v1.41/containers/%s/attach" % stub_engine.CID in paths,
+               "tried the warm one, then ran a cold one", stub.calls)
+        expect(not os.path.exists(os.path.join(harness.RUNTIME_DIR, "claim-" + gone)), "its claim released")
+    sweep({"DOCKER_RUN_WARM_POOL": ""})
 
 
 def test_sweeper_claims_before_retiring():

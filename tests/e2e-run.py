@@ -5,6 +5,7 @@
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -276,6 +277,36 @@ def test_config_server_variables():
         expect(st == 200, "consistent SERVER_* accepted", st)
     with Server({"SERVER_LISTEN_ADDR": "127.0.0.1", "SERVER_LISTEN_PORT": "1"}) as s:
         expect_error(s.request("GET", "/", token=None), 500, "config")
+
+
+def test_libcurl_missing():
+    """libcurl is loaded only by a request that talks to the engine: without it GET / still answers, and the
+    engine routes say clearly what is missing."""
+    import tempfile
+    lib = subprocess.run(["sh", "-c", "readlink -f $(ldconfig -p | awk '/libcurl.so.4 /{print $NF; exit}')"],
+                         capture_output=True, text=True).stdout.strip()
+    expect(lib, "libcurl.so.4 is installed here")
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as f:
+        # A mount namespace of the handler's own, where the library is an empty file.
+        f.write('#!/bin/sh\nexec unshare -m sh -c \'mount --bind /dev/null "$1" && shift && exec "$@"\' sh %s %s\n'
+                % (lib, harness_bin()))
+        wrapper = f.name
+    os.chmod(wrapper, 0o755)
+    try:
+        # Without a pool: a warm run needs no libcurl before its answer, but its removal does.
+        with Server(binary=wrapper, unset=["DOCKER_RUN_WARM_POOL"]) as s:
+            st, _, body = s.request("GET", "/", token=None)
+            expect(st == 200 and body["name"] == "docker-run", "GET / needs no libcurl", st, body)
+            for answer in (s.run(sh("echo")), s.request("GET", "/version")):
+                expect_error(answer, 500, "internal")
+                expect("libcurl.so.4 could not be loaded" in answer[2]["message"], "says what is missing", answer)
+    finally:
+        os.unlink(wrapper)
+
+
+def harness_bin():
+    import harness
+    return harness.BIN
 
 
 def test_engine_socket_absent():

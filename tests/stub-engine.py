@@ -59,7 +59,7 @@ class Handler(socketserver.StreamRequestHandler):
                 if mode in ("slow", "slow-create"):
                     stub.event("create")
                     time.sleep(stub.delay)
-                self.answer(201, {"Id": CID, "Warnings": None}, "Created")
+                self.answer(201, {"Id": stub.ids.pop(0) if stub.ids else CID, "Warnings": None}, "Created")
             elif path.split("?")[0] == "/v1.41/containers/json":
                 # The warm pool's and the sweeper's listing: what the test put in stub.listing.
                 if stub.on_list:
@@ -121,6 +121,7 @@ class StubEngine:
         self.delay = delay
         self.calls = []
         self.bodies = []       # the create bodies received, parsed
+        self.ids = []          # ids the next creates answer (CID when empty)
         # GET /info: an engine that enforces every limit, unless a test says otherwise.
         self.info = {"NCPU": 2, "MemoryLimit": True, "SwapLimit": True, "PidsLimit": True, "CpuCfsQuota": True,
                      "CgroupDriver": "cgroupfs", "CgroupVersion": "1", "Runtimes": {"runc": {"path": "runc"}}}

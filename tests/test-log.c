@@ -149,6 +149,7 @@ static const struct {
                         .status = 200,
                         .image = "glot/python:latest",
                         .container_id = CID,
+                        .warm = true,
                         .duration_usec = 12345678,
                         .claim_usec = 5,
                         .attach_usec = 6,
