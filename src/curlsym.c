@@ -24,7 +24,8 @@ static char error[512];
 static int loaded; /* 0 not yet, 1 loaded, negative errno: failed for good */
 
 /* The pointer to a function pointer, whatever its type: what dlsym() fills. */
-#define SYM(name) { #name, (void **)&sym_##name }
+#define SYM(name)                                                                                           \
+        { #name, (void **)&sym_##name }
 
 int curlsym_load(void) {
         static const struct {
