@@ -63,6 +63,31 @@ REFERENCE = {
 }
 
 
+# With DOCKER_RUN_TEST_RUNTIME=NAME every server runs its containers under that runtime
+# (DOCKER_CONTAINER_RUNTIME), as on a gVisor host: the engine must have it registered.
+RUNTIME = os.environ.get("DOCKER_RUN_TEST_RUNTIME", "")
+if RUNTIME:
+    REFERENCE["DOCKER_CONTAINER_RUNTIME"] = RUNTIME
+
+
+def engine_kind():
+    """"podman" or "dockerd": what answers on DOCKER_SOCKET, from its /version."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect(DOCKER_SOCKET)
+        s.sendall(b"GET /version HTTP/1.0\r\nHost: d\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    return "podman" if b"Podman" in data else "dockerd"
+
+
 # With DOCKER_RUN_TEST_WARM=N every server keeps a warm pool of N runner
 # containers: the whole suite then runs against the warm path.
 WARM = int(os.environ.get("DOCKER_RUN_TEST_WARM", "0"))
@@ -603,8 +628,29 @@ def expect_error(answer, status, code):
     expect(isinstance(body.get("message"), str) and body["message"], "error without message", body)
 
 
+_engine_lock = None
+
+
+def lock_engine():
+    """Hold, until this process ends, the lock of the engine on DOCKER_SOCKET: the end-to-end files
+    share an engine and each asserts that no container of ours is left when it ends, so on one engine
+    they run one after the other, however make schedules them (`make -j check`, a TESTS= subset).
+    Files against different engines (another dockerd, Podman) run side by side."""
+    global _engine_lock
+    if _engine_lock is None:
+        import fcntl
+        import hashlib
+        name = hashlib.sha256(os.path.realpath(DOCKER_SOCKET).encode()).hexdigest()[:16]
+        _engine_lock = open(os.path.join(tempfile.gettempdir(), "docker-run-e2e-%s.lock" % name), "a")
+        t = time.monotonic()
+        fcntl.flock(_engine_lock, fcntl.LOCK_EX)
+        if time.monotonic() - t > 1:
+            print("# waited %.0f s for the engine (another end-to-end file used it)" % (time.monotonic() - t))
+
+
 def main(tests, setup=None):
     """Run the named test functions in order and print the closing 'N passed, N failed' line."""
+    lock_engine()
     require_engine()
     ensure_images()
     if WARM:

@@ -111,6 +111,7 @@ static void test_big_error(void) {
         struct answer a = { 0 };
         size_t n = 3 << 20, len;
         char *bytes = malloc(n), *out, *body;
+        json_tokener *tok = json_tokener_new();
         json_object *o, *v;
 
         for (size_t i = 0; i < n; i++)
@@ -122,12 +123,13 @@ static void test_big_error(void) {
         CHECK(len - (size_t)(body - out) ==
                         strlen("{\"error\":\"coderunner.stderr\",\"message\":\"\"}") + n / 32 * 172,
                 "escaped in full: %zu", len - (size_t)(body - out));
-        o = json_tokener_parse_ex(json_tokener_new(), body, (int)(len - (size_t)(body - out)));
+        o = json_tokener_parse_ex(tok, body, (int)(len - (size_t)(body - out)));
         CHECK(o && json_object_object_get_ex(o, "message", &v) &&
                         (size_t)json_object_get_string_len(v) == n &&
                         memcmp(json_object_get_string(v), a.message, n) == 0,
                 "the message arrives byte for byte, NULs included");
         json_object_put(o);
+        json_tokener_free(tok);
         free(out);
         answer_done(&a);
 }
