@@ -385,6 +385,45 @@ int docker_remove(struct docker *d, const char *id) {
         return r;
 }
 
+int docker_state_parse(json_object *inspect, struct docker_state *ret) {
+        json_object *state, *running, *oom, *code;
+
+        if (!json_object_is_type(inspect, json_type_object) ||
+                !json_object_object_get_ex(inspect, "State", &state) ||
+                !json_object_is_type(state, json_type_object) ||
+                !json_object_object_get_ex(state, "Running", &running) ||
+                !json_object_is_type(running, json_type_boolean) ||
+                !json_object_object_get_ex(state, "ExitCode", &code) ||
+                !json_object_is_type(code, json_type_int))
+                return -EBADMSG;
+        /* Podman leaves OOMKilled out when false. */
+        if (json_object_object_get_ex(state, "OOMKilled", &oom) &&
+                !json_object_is_type(oom, json_type_boolean))
+                return -EBADMSG;
+        *ret = (struct docker_state){
+                .running = json_object_get_boolean(running),
+                .oom_killed = oom && json_object_get_boolean(oom),
+                .exit_code = (int)json_object_get_int(code),
+        };
+        return 0;
+}
+
+int docker_inspect_state(struct docker *d, const char *id, struct docker_state *ret) {
+        _cleanup_json_ json_object *o = NULL;
+        int r;
+
+        r = container_call(d, "GET", id, "/json");
+        if (r < 0)
+                return r;
+        r = parse_body(d, &o);
+        if (r < 0)
+                return r;
+        r = docker_state_parse(o, ret);
+        if (r < 0)
+                set_message(d, "engine answered an inspect without a State");
+        return r;
+}
+
 static int filter_add(json_object *filters, const char *key, const char *value) {
         json_object *a;
 

@@ -63,6 +63,18 @@ int docker_kill(struct docker *d, const char *id);
  * removed. */
 int docker_remove(struct docker *d, const char *id);
 
+/* A container's state as the engine tells it (GET /containers/ID/json, its "State"). */
+struct docker_state {
+        bool running;
+        bool oom_killed; /* the kernel's out-of-memory killer ended a process of it */
+        int exit_code;
+};
+
+/* Pure: the "State" of an inspect answer. -EBADMSG when it has none, or not of the expected types. */
+int docker_state_parse(json_object *inspect, struct docker_state *ret);
+
+int docker_inspect_state(struct docker *d, const char *id, struct docker_state *ret);
+
 /* What to list: containers with every label given ("key" or "key=value"), of the status unless NULL, created
  * before the container before unless NULL, the newest limit of them unless 0. */
 struct docker_list_query {

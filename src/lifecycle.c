@@ -113,6 +113,21 @@ int lifecycle_remove(struct lifecycle *l, usec_t deadline) {
         return r;
 }
 
+int lifecycle_state(struct lifecycle *l, usec_t deadline, struct docker_state *ret) {
+        int r;
+
+        if (!l->id)
+                return -ENOENT;
+        for (;;) {
+                r = docker_inspect_state(l->docker, l->id, ret);
+                if (r < 0 || !ret->running)
+                        return r;
+                if (now_usec() + 20 * USEC_PER_MSEC >= deadline)
+                        return -ETIME;
+                sleep_ms(20);
+        }
+}
+
 void lifecycle_abandon(struct lifecycle *l) {
         if (l->warm && l->id) {
                 pool_forget(l->config, l->image, l->id);

@@ -45,6 +45,13 @@ int lifecycle_start(struct lifecycle *l);
  */
 int lifecycle_remove(struct lifecycle *l, usec_t deadline);
 
+/*
+ * How the container ended, as the engine saw it, for a stream that ended without the runner's answer: asked
+ * again (every 20 ms) while the engine still calls it running, until deadline. Returns 0, -ETIME when it
+ * is still running at the deadline, or the engine call's error.
+ */
+int lifecycle_state(struct lifecycle *l, usec_t deadline, struct docker_state *ret);
+
 /* Forget a claimed warm container that turned out to be gone: release its claim, start over cold. */
 void lifecycle_abandon(struct lifecycle *l);
 

@@ -221,6 +221,26 @@ static void take_runner_output(struct request *q, struct pump *p) {
         answer_ok(&q->answer, body, end);
 }
 
+/*
+ * The stream ended before the runner answered: when the engine says the out-of-memory killer ended the
+ * container (under gVisor it ends the whole sandbox, the runner with it), that is the answer; any other end
+ * is judged by what the runner wrote. Asked only on this path: one engine call, bounded by a second.
+ */
+static bool ended_out_of_memory(struct request *q) {
+        struct run *run = q->run;
+        struct docker_state st;
+        usec_t wait = q->config->docker_read_timeout_ms * USEC_PER_MSEC;
+
+        if (wait > USEC_PER_SEC)
+                wait = USEC_PER_SEC;
+        if (lifecycle_state(&run->life, now_usec() + wait, &st) < 0 || !st.oom_killed)
+                return false;
+        answer_fail(&q->answer, APIERROR_LIMITS_MEMORY,
+                "Memory limit exceeded (%lld bytes): the out-of-memory killer ended the run (exit code %d)",
+                (long long)run->body.memory, st.exit_code);
+        return true;
+}
+
 /* What ended the stream decides the answer. */
 static enum outcome judge(struct request *q, enum pump_end e) {
         struct run *run = q->run;
@@ -239,6 +259,8 @@ static enum outcome judge(struct request *q, enum pump_end e) {
                                 docker_message(run->docker));
                         return OUTCOME_ANSWER;
                 }
+                if (!run->pump.watch.complete && ended_out_of_memory(q))
+                        return OUTCOME_ANSWER;
                 take_runner_output(q, &run->pump);
                 return OUTCOME_ANSWER;
         case PUMP_TRUNCATED:

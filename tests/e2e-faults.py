@@ -76,6 +76,36 @@ def test_version_refused():
     with_stub("version-error", lambda s, _: expect_error(s.request("GET", "/version"), 500, "docker.version"))
 
 
+def test_out_of_memory_is_a_limit():
+    """The container ends without the runner's answer and the engine says the OOM killer did it (how gVisor
+    ends a run over its memory): 400 limits.memory, not a decode error of output never written."""
+    def check(s, stub):
+        # Still running at the first inspect, as right after the stream's end: asked again.
+        stub.states = [{"Running": True, "OOMKilled": False, "ExitCode": 0},
+                       {"Running": False, "OOMKilled": True, "ExitCode": 137}]
+        answer = s.run(sh("x"), image="stub")
+        expect_error(answer, 400, "limits.memory")
+        expect("100000000 bytes" in answer[2]["message"] and "137" in answer[2]["message"], "says the limit", answer)
+        inspects = [c for c in stub.calls if c == ("GET", "/v1.41/containers/%s/json" % stub_engine.CID)]
+        expect(len(inspects) == 2, "asked until it had ended", stub.calls)
+    with_stub("silent", check)
+
+
+def test_silent_runner_not_out_of_memory():
+    def check(s, stub):
+        stub.states = [{"Running": False, "ExitCode": 0}]  # Podman's State: no OOMKilled when false
+        expect_error(s.run(sh("x"), image="stub"), 500, "coderunner.stdout.decode")
+    with_stub("silent", check)
+
+
+def test_answered_runner_is_never_asked():
+    def check(s, stub):
+        expect(s.run(sh("x"), image="stub")[0] == 200, "answered")
+        expect(not [c for c in stub.calls if c[1].endswith("/json") and "/containers/" + stub_engine.CID in c[1]],
+               "no inspect on the answered path", stub.calls)
+    with_stub("ok", check)
+
+
 def test_engine_silent_after_attach():
     def check(s, stub):
         start = time.monotonic()

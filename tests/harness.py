@@ -115,6 +115,7 @@ atexit.register(shutil.rmtree, LOG_DIR, True)
 EXECS = os.path.join(LOG_DIR, "execs")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _server_numbers = itertools.count(1)
+_servers = []  # every Server made: where a leftover container's request is looked up
 
 
 def journald():
@@ -371,6 +372,7 @@ class Server:
 
     def __init__(self, env=None, unset=(), inetd=False, binary=None, listen="127.0.0.1", cgroup=None):
         self.number = next(_server_numbers)
+        _servers.append(self)
         self.started = None  # usec of the realtime clock
         self.env = dict(REFERENCE)
         self.env.update(pool_env())
@@ -682,6 +684,13 @@ def main(tests, setup=None):
         failed += 1
         log("FAIL containers left behind:", left)
         for cid in left:
+            p = docker("inspect", "--format", "{{.Name}} {{json .State}} {{json .Config.Labels}}", cid, check=False)
+            log("  %s: %s" % (cid[:12], (p.stdout or p.stderr).strip()))
+            rid = (re.search(r'"docker-run.request-id":"([0-9a-f]+)"', p.stdout or "") or [None, None])[1]
+            for srv in _servers if rid else ():
+                if srv.logfile:
+                    for r in srv.records(rid, timeout=0):
+                        log("  its request's record: %s" % r.get("MESSAGE"))
             docker("rm", "-f", cid, check=False)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)

@@ -60,6 +60,11 @@ class Handler(socketserver.StreamRequestHandler):
                     stub.event("create")
                     time.sleep(stub.delay)
                 self.answer(201, {"Id": stub.ids.pop(0) if stub.ids else CID, "Warnings": None}, "Created")
+            elif method == "GET" and len(path.split("?")[0].split("/")) == 5 and path.split("?")[0].endswith("/json"):
+                # Inspect: the states a test queued (one per call, the last kept), else an exit 0.
+                state = stub.states.pop(0) if len(stub.states) > 1 else (stub.states or [None])[0]
+                self.answer(200, {"Id": path.split("/")[3], "State": state or {
+                    "Running": False, "OOMKilled": False, "ExitCode": 0}})
             elif path.split("?")[0] == "/v1.41/containers/json":
                 # The warm pool's and the sweeper's listing: what the test put in stub.listing.
                 if stub.on_list:
@@ -103,6 +108,7 @@ class Handler(socketserver.StreamRequestHandler):
             "bad-stream": frame(7, b"what"),
             "truncated": frame(1, b"{}")[:8] + b"{",
             "ok": frame(1, b'{"stdout":"stub","stderr":"","error":""}'),
+            "silent": b"",  # the container ends without a word (what an inspect then says is stub.states)
         }.get("ok" if mode == "slow-start" else mode)
         if out is None:  # "hang": never answer, never close
             time.sleep(3600)
@@ -129,6 +135,7 @@ class StubEngine:
         self.on_list = None    # called before that answer
         self.on_delete = None  # called with the id before a DELETE is answered
         self.gone = set()      # container ids whose attach answers 404
+        self.states = []       # what GET /containers/ID/json answers as State, one a call, the last kept
         self.events = {}       # name: threading.Event, set when the stub reaches that step
         if os.path.exists(path):
             os.unlink(path)

@@ -120,8 +120,46 @@ static void run_row(size_t i, const char *dir) {
         unlink(sa.sun_path);
 }
 
+/* docker_state_parse: the State of an inspect answer, Docker's and Podman's. */
+static void test_state_parse(void) {
+        static const struct {
+                const char *json;
+                int expect;
+                bool running, oom;
+                int exit_code;
+        } cases[] = {
+                { "{\"State\":{\"Running\":false,\"OOMKilled\":true,\"ExitCode\":137}}", 0, false, true,
+                        137 },
+                { "{\"State\":{\"Running\":true,\"OOMKilled\":false,\"ExitCode\":0}}", 0, true, false, 0 },
+                /* Podman leaves OOMKilled out when false */
+                { "{\"State\":{\"Running\":false,\"ExitCode\":2}}", 0, false, false, 2 },
+                { "{\"State\":{\"Running\":false,\"OOMKilled\":\"yes\",\"ExitCode\":2}}", -EBADMSG },
+                { "{\"State\":{\"Running\":0,\"ExitCode\":2}}", -EBADMSG },
+                { "{\"State\":{\"Running\":false}}", -EBADMSG },
+                { "{\"State\":null}", -EBADMSG },
+                { "{}", -EBADMSG },
+                { "[]", -EBADMSG },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                json_object *o = json_tokener_parse(cases[i].json);
+                struct docker_state st = { .running = true, .oom_killed = true, .exit_code = -1 };
+                int r = docker_state_parse(o, &st);
+
+                CHECK(r == cases[i].expect, "state %s: %d", cases[i].json, r);
+                if (r == 0)
+                        CHECK(st.running == cases[i].running && st.oom_killed == cases[i].oom &&
+                                        st.exit_code == cases[i].exit_code,
+                                "state %s: running %d oom %d exit %d", cases[i].json, st.running,
+                                st.oom_killed, st.exit_code);
+                json_object_put(o);
+        }
+}
+
 int main(void) {
         char dir[] = "/tmp/test-docker-XXXXXX";
+
+        test_state_parse();
 
         if (!mkdtemp(dir)) {
                 perror("mkdtemp");
