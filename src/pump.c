@@ -19,6 +19,7 @@ int pump_init(struct pump *p, const struct pump_params *params) {
                 .hangup_events = params->hangup_events,
                 .sigfd = params->sigfd,
                 .early = params->early,
+                .settle = params->settle,
         };
         stream_demux_init(&p->demux, params->max_output);
         body_watch_init(&p->watch);
@@ -103,11 +104,10 @@ static enum pump_end wait_events(struct pump *p, usec_t deadline, bool *ret_read
         return PUMP_COMPLETE;
 }
 
-/* Read what is there; PUMP_COMPLETE with *ret_more false means "nothing more now". */
-static enum pump_end receive(struct pump *p, bool *ret_go_on) {
+/* Read what is there; PUMP_COMPLETE means "nothing more now". */
+static enum pump_end receive(struct pump *p) {
         char buf[READ_CHUNK];
 
-        *ret_go_on = true;
         for (int i = 0; i < READS_PER_WAKEUP; i++) {
                 size_t n = 0;
                 int r;
@@ -115,6 +115,10 @@ static enum pump_end receive(struct pump *p, bool *ret_go_on) {
                 r = docker_stream_recv(p->stream, buf, sizeof(buf), &n);
                 if (r == -EAGAIN)
                         return PUMP_COMPLETE;
+                /* Podman resets the attach connection of a container that exited with stdin unread: that
+                 * is the stream's end, what came before it whole. */
+                if (r == -ECONNRESET)
+                        return stream_demux_at_boundary(&p->demux) ? PUMP_EOF : PUMP_TRUNCATED;
                 if (r < 0) {
                         p->error = r;
                         return PUMP_BROKEN;
@@ -130,10 +134,8 @@ static enum pump_end receive(struct pump *p, bool *ret_go_on) {
                         return PUMP_NOMEM;
                 body_watch_feed(
                         &p->watch, p->demux.out[STREAM_STDOUT].data, p->demux.out[STREAM_STDOUT].len);
-                if (p->early && p->watch.complete) {
-                        *ret_go_on = false;
-                        return PUMP_COMPLETE;
-                }
+                if (p->early && p->watch.complete && p->settle_until == 0)
+                        p->settle_until = now_usec() + p->settle;
         }
         return PUMP_COMPLETE;
 }
@@ -141,19 +143,27 @@ static enum pump_end receive(struct pump *p, bool *ret_go_on) {
 enum pump_end pump_run(struct pump *p, usec_t deadline) {
         for (;;) {
                 enum pump_end e;
-                bool readable = false, go_on = true;
+                bool readable = false;
+                usec_t until = deadline;
 
-                if (now_usec() >= deadline)
+                /* The answer is whole: settling ends at its own time, or at the deadline, the answer kept.
+                 */
+                if (p->settle_until > 0) {
+                        if (p->settle_until < until)
+                                until = p->settle_until;
+                        if (now_usec() >= until)
+                                return PUMP_COMPLETE;
+                } else if (now_usec() >= deadline)
                         return PUMP_DEADLINE;
-                e = wait_events(p, deadline, &readable);
+                e = wait_events(p, until, &readable);
                 if (e != PUMP_COMPLETE)
                         return e;
                 if (p->write_timed_out)
                         return PUMP_WRITE_TIMEOUT;
                 if (!readable)
                         continue;
-                e = receive(p, &go_on);
-                if (e != PUMP_COMPLETE || !go_on)
+                e = receive(p);
+                if (e != PUMP_COMPLETE)
                         return e;
         }
 }

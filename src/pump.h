@@ -36,8 +36,10 @@ struct pump {
         bool stdin_closed;
         int hangup_fd; /* the client's socket, -1 for none */
         short hangup_events;
-        int sigfd;  /* -1 for none */
-        bool early; /* end as soon as stdout holds one whole JSON object */
+        int sigfd;     /* -1 for none */
+        bool early;    /* end as soon as stdout holds one whole JSON object, and the streams have settled */
+        usec_t settle; /* how long after the answer is whole other frames may still come */
+        usec_t settle_until; /* once the answer is whole: when the pump ends, at the latest */
         struct stream_demux demux;
         struct body_watch watch;
         int error; /* with PUMP_BROKEN: the negative errno */
@@ -53,7 +55,16 @@ struct pump_params {
         short hangup_events;
         int sigfd;
         bool early;
+        usec_t settle; /* PUMP_SETTLE_USEC unless a test says otherwise */
 };
+
+/*
+ * An engine copies a container's stdout and stderr pipes in two separate loops: a frame of stderr written
+ * before the answer can reach us after it (seen with dockerd and with Podman). So the early answer waits,
+ * once stdout holds the whole object, for the stream's end (a runner that exits: milliseconds) or this
+ * long without it (a runner that lingers), and anything that arrives meanwhile counts.
+ */
+#define PUMP_SETTLE_USEC (100 * USEC_PER_MSEC)
 
 /* Set the pump up; 0 or -ENOMEM. pump_done() is needed either way. */
 int pump_init(struct pump *p, const struct pump_params *params);
@@ -66,7 +77,8 @@ void pump_send_now(struct pump *p);
  */
 void pump_started(struct pump *p);
 
-/* Move bytes until the stream ends, the deadline, the cap, the client, a signal or (early) the answer. */
+/* Move bytes until the stream ends, the deadline, the cap, the client, a signal or (early) the answer and
+ * the settling after it: PUMP_COMPLETE then (PUMP_EOF when the stream ended while it settled). */
 enum pump_end pump_run(struct pump *p, usec_t deadline);
 
 /* The demultiplexed output so far, per stream. */

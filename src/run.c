@@ -316,6 +316,7 @@ static int start_pump(struct request *q) {
                 /* Podman may deliver a stdout frame before the stderr frame written earlier: an early answer
                  * could miss the runner's stderr, so there the exit decides. */
                 .early = !c->wait_for_exit && !run->engine.podman,
+                .settle = PUMP_SETTLE_USEC,
         };
         int r;
 

@@ -10,6 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import engines  # noqa: E402
+import harness  # noqa: E402
 from harness import (RUNNER, TOKEN, Server, docker, expect, expect_error, main, our_containers,  # noqa: E402
                      parse_raw, read_to_end, sh, wait_no_containers)
 
@@ -27,9 +29,7 @@ def setup():
                       ("deaf", ["/bin/sh", "-c", 'printf \'{"stdout":"deaf","stderr":"","error":""}\'']),
                       ("silent-fail", ["/bin/sh", "-c", "cat >/dev/null; exit 3"])):
         image = "docker-run-test/%s:latest" % name
-        cid = docker("create", RUNNER).stdout.strip()
-        docker("commit", "--change", "CMD " + json.dumps(cmd), "--change", "LABEL docker-run.test=1", cid, image)
-        docker("rm", "-f", cid)
+        harness.derive_image(image, cmd)
         made_images.append(image)
 
 
@@ -51,8 +51,12 @@ def host_still_serves():
 def test_fill_work_dir():
     st, _, body = within_deadline(lambda: server.run(sh(
         "dd if=/dev/zero of=big bs=1M count=400 2>/dev/null; ls -l big | awk '{print $5}'")))
-    expect(st == 200, "a full work dir is the program's error, answered", st, body)
-    expect(int(body["stdout"].split()[-1]) <= 131072 * 1024, "the tmpfs size holds", body)
+    if harness.RUNTIME == "runsc" and st == 400:
+        # gVisor keeps a tmpfs in the sandbox's memory: 128 MiB of it do not fit in a 100 MB limit.
+        expect_error((st, _, body), 400, "limits.memory")
+    else:
+        expect(st == 200, "a full work dir is the program's error, answered", st, body)
+        expect(int(body["stdout"].split()[-1]) <= 131072 * 1024, "the tmpfs size holds", body)
     host_still_serves()
 
 
@@ -64,7 +68,13 @@ def test_fill_tmp_dir():
 
 def test_write_read_only_root():
     st, _, body = within_deadline(lambda: server.run(sh("echo x > /etc/owned; echo rc=$?")))
-    expect(st == 200 and "rc=1" in body["stdout"] and "Read-only" in body["stderr"], "read-only root", st, body)
+    if harness.RUNTIME != "runsc":
+        expect(st == 200 and "rc=1" in body["stdout"] and "Read-only" in body["stderr"], "read-only root", st, body)
+        return
+    # gVisor checks permissions before the mount: the write fails as denied; the mount says read-only.
+    expect(st == 200 and "rc=1" in body["stdout"], "root not writable", st, body)
+    st, _, body = server.run(sh("awk '$2 == \"/\" {print $4}' /proc/mounts"))
+    expect(st == 200 and body["stdout"].split(",")[0] == "ro", "root mounted read-only", st, body)
 
 
 def test_network_attempts_fail():
@@ -84,6 +94,12 @@ def test_runner_never_reads_stdin():
     # A payload just under the request cap that nobody reads must not hang the handler.
     payload = sh("true", stdin="x" * 900000)
     st, _, body = within_deadline(lambda: server.run(payload, image="docker-run-test/deaf:latest"))
+    if harness.podman() and st == 500:
+        # Podman writes its own error into the container's stderr stream when the runner leaves its stdin
+        # unread (README, "Podman"): the answer says so, at once.
+        expect(body.get("error") == "coderunner.stderr" and "connection reset by peer" in body["message"],
+               "deaf runner answered with Podman's words", st, body)
+        return
     expect(st == 200 and body == {"stdout": "deaf", "stderr": "", "error": ""}, "deaf runner answered", st, body)
 
 
@@ -158,10 +174,19 @@ def test_engine_stopped_mid_run():
     import subprocess
     import tempfile
     import threading
+    if harness.podman():
+        # This test runs a dockerd of its own and kills it mid-run: against Podman it would test that dockerd
+        # again, which the dockerd suite does. Said, not hidden:
+        print("# test_engine_stopped_mid_run: runs its own dockerd; covered by the dockerd suite, not repeated")
+        return
     tmp = tempfile.mkdtemp(prefix="docker-run-engine-")
     sock = os.path.join(tmp, "docker.sock")
     args = ["dockerd", "--data-root", tmp + "/data", "--exec-root", tmp + "/exec", "--pidfile", tmp + "/pid",
             "-H", "unix://" + sock, "--iptables=false", "--ip-forward=false", "--bridge=none"]
+    if harness.RUNTIME:  # the runtime under test, registered as on the main engine
+        with open(tmp + "/daemon.json", "w") as f:
+            json.dump({"runtimes": {harness.RUNTIME: engines.KNOWN_RUNTIMES[harness.RUNTIME]}}, f)
+        args += ["--config-file", tmp + "/daemon.json"]
     log = open(tmp + "/log", "w")
     engine = subprocess.Popen(args, stdout=log, stderr=log)
 

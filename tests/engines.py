@@ -1176,6 +1176,50 @@ def _serve(argv):
         print("# stopped in %.2f s" % (engine.stop_seconds or 0))
 
 
+def _run_suite(argv):
+    """engines.py run dockerd|podman [--runsc] -- FILE...: the end-to-end FILEs, one after the other, against
+    an engine of their own (runsc registered and DOCKER_RUN_TEST_RUNTIME=runsc with --runsc), its own
+    runtime dir and its own test images; the engine stopped after. Exit status 1 when any file failed."""
+    if "--" not in argv:
+        raise SystemExit("usage: engines.py run dockerd|podman [--runsc] -- FILE...")
+    at = argv.index("--")
+    kind, opts, files = argv[0], set(argv[1:at]), argv[at + 1:]
+    runsc = "--runsc" in opts
+    if kind == "dockerd":
+        engine = Dockerd(runsc=runsc)
+    elif kind == "podman" and not runsc:
+        engine = Podman()
+    else:
+        raise SystemExit("engines.py run: dockerd [--runsc] or podman")
+    name = "runsc" if runsc else kind
+    env = dict(os.environ, DOCKER_RUN_TEST_RUNTIME_DIR="/tmp/docker-run-test-runtime-" + name)
+    env.pop("DOCKER_RUN_TEST_RUNTIME", None)
+    if runsc:
+        env["DOCKER_RUN_TEST_RUNTIME"] = "runsc"
+    failed = []
+    began = time.monotonic()
+    try:
+        engine.start()
+        env.update(DOCKER_HOST="unix://" + engine.socket, DOCKER_HOST_SOCKET=engine.socket)
+        here = os.path.dirname(os.path.abspath(__file__))
+        subprocess.run(["bash", os.path.join(here, "images", "build.sh")], env=env, check=True)
+        print("# %s up in %.1f s: %s" % (name, engine.start_seconds, " ".join(files)), flush=True)
+        for f in files:
+            t = time.monotonic()
+            p = subprocess.run(["python3", f], env=env, capture_output=True, text=True)
+            last = (p.stdout.strip().splitlines() or ["(no output)"])[-1]
+            print("%s %s on %s: %s (%.0f s)" % ("PASS" if p.returncode == 0 else "FAIL", os.path.basename(f), name,
+                                                 last, time.monotonic() - t), flush=True)
+            if p.returncode != 0:
+                failed.append(f)
+                print(p.stdout + p.stderr, flush=True)
+    finally:
+        engine.stop()
+    print("# %s: %d of %d file(s) passed in %.0f s" % (name, len(files) - len(failed), len(files),
+                                                       time.monotonic() - began), flush=True)
+    return 1 if failed else 0
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:2] == ["sweep"]:
@@ -1183,6 +1227,8 @@ if __name__ == "__main__":
             print("swept", d)
     elif sys.argv[1:2] == ["serve"] and len(sys.argv) > 2:
         _serve(sys.argv[2:])
+    elif sys.argv[1:2] == ["run"] and len(sys.argv) > 2:
+        sys.exit(_run_suite(sys.argv[2:]))
     else:
         raise SystemExit(__doc__.split("\n\n")[0] + "\n\nusage: engines.py serve dockerd|podman [--runsc] [--tls] "
-                         "[--netns] [--rootless] | sweep")
+                         "[--netns] [--rootless] | run dockerd|podman [--runsc] -- FILE... | sweep")

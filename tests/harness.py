@@ -70,22 +70,57 @@ if RUNTIME:
     REFERENCE["DOCKER_CONTAINER_RUNTIME"] = RUNTIME
 
 
+_engine_kind = None
+
+
 def engine_kind():
-    """"podman" or "dockerd": what answers on DOCKER_SOCKET, from its /version."""
+    """"podman" or "dockerd": what answers on DOCKER_SOCKET, from its /version (asked once)."""
+    global _engine_kind
+    if _engine_kind is None:
+        try:
+            _engine_kind = _ask_engine_kind()
+        except OSError:
+            return "dockerd"
+    return _engine_kind
+
+
+def podman():
+    return engine_kind() == "podman"
+
+
+def engine_api(method, path, body=b""):
+    """One HTTP/1.0 call to the engine on DOCKER_SOCKET: (status, body bytes)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
+    s.settimeout(60)
     try:
         s.connect(DOCKER_SOCKET)
-        s.sendall(b"GET /version HTTP/1.0\r\nHost: d\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        s.sendall(b"%s %s HTTP/1.0\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                  % (method.encode(), path.encode(), len(body)) + body)
+        data = read_to_end(s)
     finally:
         s.close()
-    return "podman" if b"Podman" in data else "dockerd"
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), rest
+
+
+def _ask_engine_kind():
+    return "podman" if b"Podman" in engine_api("GET", "/version")[1] else "dockerd"
+
+
+def derive_image(image, cmd, base=RUNNER):
+    """image: base with another CMD, labelled as a test image. Through the API's `changes` (Podman's
+    commit takes no config in the body, and its answer to the docker CLI's --change is an error)."""
+    import urllib.parse
+    cid = docker("create", base).stdout.strip()
+    try:
+        repo, _, tag = image.rpartition(":")
+        q = urllib.parse.urlencode([("container", cid), ("repo", repo), ("tag", tag),
+                                    ("changes", "CMD " + json.dumps(cmd)), ("changes", "LABEL docker-run.test=1")])
+        st, body = engine_api("POST", "/v1.41/commit?" + q, b"{}")
+        if st != 201:
+            raise Failure("commit of %s: %d %s" % (image, st, body[:300]))
+    finally:
+        docker("rm", "-f", cid)
 
 
 # With DOCKER_RUN_TEST_WARM=N every server keeps a warm pool of N runner
@@ -321,6 +356,66 @@ def wait_no_containers(before=frozenset(), timeout=10.0):
         if not left or time.monotonic() > end:
             return left
         time.sleep(0.1)
+
+
+def host_cgroup_file(cid, controller, name):
+    """The host's file `name` of a running container's cgroup for `controller` (cgroup v1's hierarchy
+    that has it, else v2's): the limits as the kernel holds them, the same under runc and gVisor (whose
+    sandbox shows none of them inside)."""
+    pid = int(docker("inspect", "--format", "{{.State.Pid}}", cid).stdout.strip() or 0)
+    expect(pid > 0, "container %s runs" % cid[:12])
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.rstrip("\n").partition(" - ")
+            fstype, _, opts = right.split(" ", 2)
+            if fstype == "cgroup":
+                for c in opts.split(" ")[-1].split(","):
+                    mounts[c] = left.split(" ")[4]
+            elif fstype == "cgroup2":
+                mounts.setdefault("", left.split(" ")[4])
+    with open("/proc/%d/cgroup" % pid) as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            if controller in ctrls.split(",") and controller in mounts:
+                return os.path.join(mounts[controller], path.lstrip("/"), name)
+        f.seek(0)
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            if ctrls == "" and "" in mounts and os.path.exists(os.path.join(mounts[""], path.lstrip("/"), name)):
+                return os.path.join(mounts[""], path.lstrip("/"), name)
+    raise Failure("no %s cgroup file %s for container %s" % (controller, name, cid[:12]))
+
+
+def while_running(call, fn, timeout=20):
+    """call() makes a run (server.run(...)); once its container runs (the only one of ours running),
+    fn(container id). Returns (call's answer, what fn returned)."""
+    import threading
+    before = running_containers()
+    answer = []
+    t = threading.Thread(target=lambda: answer.append(call()))
+    t.start()
+    end = time.monotonic() + timeout
+    try:
+        while True:
+            new = running_containers() - before
+            if new:
+                expect(len(new) == 1, "one run of ours running", new)
+                result = fn(new.pop())
+                break
+            expect(t.is_alive() and time.monotonic() < end, "the run's container showed up running", answer)
+            time.sleep(0.05)
+    finally:
+        t.join(timeout)
+    expect(answer, "the run answered")
+    return answer[0], result
+
+
+def running_containers():
+    """Our run containers that are running now, warm pool members that are not claimed left out."""
+    out = set(docker("ps", "-q", "--no-trunc", "--filter", "label=" + LABEL).stdout.split())
+    pool = set(docker("ps", "-q", "--no-trunc", "--filter", "label=docker-run.pool").stdout.split())
+    return {c for c in out if c not in pool or os.path.exists(os.path.join(RUNTIME_DIR, "claim-" + c))}
 
 
 class MemoryCgroup:

@@ -39,6 +39,7 @@ static const struct {
         { APIERROR_DOCKER_PAYLOAD_SERIALIZE, "docker.container.stream.payload.serialize", 400 },
         { APIERROR_LIMITS_EXECUTION_TIME, "limits.execution_time", 400 },
         { APIERROR_LIMITS_READ_SIZE, "limits.read.size", 400 },
+        { APIERROR_LIMITS_MEMORY, "limits.memory", 400 },
         { APIERROR_DOCKER_STREAM_READ, "docker.container.stream.read", 500 },
         { APIERROR_CODERUNNER_STDIN, "coderunner.stdin", 500 },
         { APIERROR_CODERUNNER_STDERR, "coderunner.stderr", 500 },

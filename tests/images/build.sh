@@ -28,6 +28,7 @@ images=(
         "docker-run-test/drip:latest" '["/bin/sh","-c","while :; do printf x; sleep 1; done"]'
         "docker-run-test/flood:latest" '["/bin/yes"]'
         "docker-run-test/silent:latest" '["/bin/sh","-c","cat >/dev/null"]'
+        "docker-run-test/stderr-first:latest" '["/bin/sh","-c","cat >/dev/null; echo '\''warned first'\'' >&2; printf '\''{\"stdout\":\"\",\"stderr\":\"\",\"error\":\"\"}'\''"]'
         "docker-run-test/lingers:latest" '["/bin/sh","-c","cat >/dev/null; printf '\''{\"stdout\":\"early\",\"stderr\":\"\",\"error\":\"\"}'\''; sleep 1; echo late >&2; sleep 100"]'
 )
 sample_name="docker-run/sample:latest"
