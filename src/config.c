@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "enginelist.h"
 #include "parse.h"
 #include "util.h"
 
@@ -41,6 +42,7 @@ enum kind {
         KIND_CAPS,    /* list of capability names, never NULL */
         KIND_IMAGES,  /* list of image names, NULL when empty */
         KIND_ADDRS,   /* list of numeric addresses, NULL when empty */
+        KIND_ENGINES, /* list of engine addresses (enginelist.h), never empty when set */
 };
 
 struct setting {
@@ -53,6 +55,7 @@ struct setting {
         const char *fallback;  /* text used when the variable is unset */
         const char *only_with; /* ignored unless this variable is set too */
         const char *if_empty;  /* a list that may not be empty: why */
+        const char *unless;    /* a required variable is not, when this one is set */
         /* For the documentation (--list-variables), which a test holds the README, the man page and the
          * shipped configuration to: */
         const char *unit;        /* of a number: "seconds", "bytes", ... */
@@ -64,7 +67,8 @@ struct setting {
 /* In the order of API.md, which is the order problems are found and reported in. */
 static const struct setting settings[] = {
         { "API_ACCESS_TOKEN", KIND_SECRET, true, .offset = FIELD(access_token) },
-        { "DOCKER_UNIX_SOCKET_PATH", KIND_TEXT, true, .offset = FIELD(docker_socket_path) },
+        { "DOCKER_UNIX_SOCKET_PATH", KIND_TEXT, true, .offset = FIELD(docker_socket_path),
+                .unless = "DOCKER_ENGINES" },
         { "DOCKER_UNIX_SOCKET_READ_TIMEOUT", KIND_MSEC, true, .offset = FIELD(docker_read_timeout_ms),
                 .min = 1, .max = SECONDS_MAX_DOCKER, .unit = "seconds" },
         { "DOCKER_UNIX_SOCKET_WRITE_TIMEOUT", KIND_MSEC, true, .offset = FIELD(docker_write_timeout_ms),
@@ -145,6 +149,9 @@ static const struct setting settings[] = {
                 .max = 100000, .fallback = "100", .unit = "requests" },
         { "DOCKER_RUN_TRUSTED_PROXIES", KIND_ADDRS, false, .offset = FIELD(trusted_proxies),
                 .doc_default = "none" },
+        { "DOCKER_ENGINES", KIND_ENGINES, false, .offset = FIELD(engine_names),
+                .if_empty = "names no engine", .doc_default = "DOCKER_UNIX_SOCKET_PATH's engine" },
+        { "DOCKER_CERT_PATH", KIND_PATH, false, .offset = FIELD(cert_path), .doc_default = "none" },
 };
 
 struct errmsg {
@@ -266,8 +273,23 @@ static int parse_list(struct errmsg *e, const struct setting *s, const char *val
                 if (len == 0)
                         break;
                 /* Tabs separate items; any other control character is a mistake inside one. */
-                if (s->kind == KIND_IMAGES && memchr_control(p, len))
+                if ((s->kind == KIND_IMAGES || s->kind == KIND_ENGINES) && memchr_control(p, len))
                         return fail(e, -EINVAL, s->name, "contains a control character");
+                if (s->kind == KIND_ENGINES) {
+                        struct engine_addr a;
+                        const char *why = "";
+                        char *item = strndup(p, len);
+                        int r;
+
+                        if (!item)
+                                return fail(e, -ENOMEM, s->name, "out of memory");
+                        r = engine_addr_parse(item, &a, &why);
+                        if (r < 0)
+                                r = fail_value(e, s->name, why, item);
+                        free(item);
+                        if (r < 0)
+                                return r;
+                }
                 if (s->kind == KIND_ADDRS) {
                         char item[INET6_ADDRSTRLEN];
                         unsigned char buf[sizeof(struct in6_addr)];
@@ -353,7 +375,7 @@ static int parse_setting(struct errmsg *e, const struct setting *s, struct confi
         if (s->only_with && !secure_getenv(s->only_with))
                 return 0;
         value = secure_getenv(s->name);
-        if (!value && s->required)
+        if (!value && s->required && !(s->unless && secure_getenv(s->unless)))
                 return fail(e, -EINVAL, s->name, "not set");
         if (!value && s->kind == KIND_CAPS)
                 value = "";
@@ -362,7 +384,8 @@ static int parse_setting(struct errmsg *e, const struct setting *s, struct confi
         if (!value)
                 return 0;
         /* An empty list is a list; any other empty value is a mistake, never a silent default. */
-        if (!value[0] && s->kind != KIND_CAPS && s->kind != KIND_IMAGES && s->kind != KIND_ADDRS)
+        if (!value[0] && s->kind != KIND_CAPS && s->kind != KIND_IMAGES && s->kind != KIND_ADDRS &&
+                s->kind != KIND_ENGINES)
                 return fail(e, -EINVAL, s->name, "empty");
 
         switch (s->kind) {
@@ -374,6 +397,7 @@ static int parse_setting(struct errmsg *e, const struct setting *s, struct confi
         case KIND_CAPS:
         case KIND_IMAGES:
         case KIND_ADDRS:
+        case KIND_ENGINES:
                 return parse_list(e, s, value, field);
         case KIND_BOOL:
                 if (streq(value, "true"))
@@ -515,6 +539,48 @@ static int load_token_credential(struct errmsg *e, char **ret) {
         return 0;
 }
 
+/* The engines: DOCKER_ENGINES's, else DOCKER_UNIX_SOCKET_PATH's one; a tcp:// one needs DOCKER_CERT_PATH's
+ * three files, checked now rather than at the first run. */
+static int engines_from(struct errmsg *e, struct config *c) {
+        bool tcp = false;
+
+        if (!c->engine_names) {
+                if (engine_addr_unix(c->docker_socket_path, &c->engines[0]) < 0)
+                        return fail_value(e, "DOCKER_UNIX_SOCKET_PATH", "longer than a unix socket's path",
+                                c->docker_socket_path);
+                c->n_engines = 1;
+                return 0;
+        }
+        for (size_t i = 0; c->engine_names[i]; i++) {
+                const char *why = "";
+
+                if (c->n_engines == ENGINES_MAX)
+                        return fail(e, -EINVAL, "DOCKER_ENGINES", "names more than %d engines", ENGINES_MAX);
+                if (engine_addr_parse(c->engine_names[i], &c->engines[c->n_engines], &why) < 0)
+                        return fail_value(e, "DOCKER_ENGINES", why, c->engine_names[i]);
+                for (size_t k = 0; k < c->n_engines; k++)
+                        if (streq(c->engines[k].name, c->engine_names[i]))
+                                return fail_value(
+                                        e, "DOCKER_ENGINES", "engine named twice", c->engine_names[i]);
+                tcp |= c->engines[c->n_engines].kind == ENGINE_TCP;
+                c->n_engines++;
+        }
+        if (tcp && !c->cert_path)
+                return fail(e, -EINVAL, "DOCKER_CERT_PATH",
+                        "not set, but DOCKER_ENGINES names a tcp:// engine: it needs the directory of "
+                        "ca.pem, "
+                        "cert.pem and key.pem");
+        for (const char *f = "ca.pem\0cert.pem\0key.pem\0"; tcp && *f; f += strlen(f) + 1) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s", c->cert_path, f) < 0)
+                        return fail(e, -ENOMEM, "DOCKER_CERT_PATH", "out of memory");
+                if (access(path, R_OK) < 0)
+                        return fail(e, -EINVAL, "DOCKER_CERT_PATH", "%s: %s", path, strerror(errno));
+        }
+        return 0;
+}
+
 int config_load(struct config *ret, unsigned flags, char *errbuf, size_t errlen) {
         /* The optional numbers' defaults; an unset variable leaves its field as it is. */
         _cleanup_(config_free) struct config c = {
@@ -574,6 +640,10 @@ int config_load(struct config *ret, unsigned flags, char *errbuf, size_t errlen)
                         return fail(&e, -ENOMEM, "DOCKER_RUN_RUNTIME_DIRECTORY", "out of memory");
         }
 
+        r = engines_from(&e, &c);
+        if (r < 0)
+                return r;
+
         /* Its minimum is 1, so 0 means unset. The nproc hard limit bounds the same fork bomb, but per uid
          * across the host; a hard limit of 0 leaves pids_limit 0, which the caller omits. Without either, a
          * fork bomb would have no bound at all. */
@@ -615,6 +685,9 @@ static void describe(const struct setting *s, char *buf, size_t size) {
         case KIND_ADDRS:
                 snprintf(what, sizeof(what), "numeric IPv4 or IPv6 addresses, space separated");
                 break;
+        case KIND_ENGINES:
+                snprintf(what, sizeof(what), "unix:///PATH and tcp://HOST:PORT items, space separated");
+                break;
         case KIND_IMAGES:
                 snprintf(what, sizeof(what), "%s, space separated",
                         s->offset == FIELD(warm_pool) ? "IMAGE=COUNT items, COUNT 1 to 64" : "image names");
@@ -631,7 +704,9 @@ static void describe(const struct setting *s, char *buf, size_t size) {
                         snprintf(what, sizeof(what), "%s, %llu to %llu", s->unit, (unsigned long long)s->min,
                                 (unsigned long long)s->max);
         }
-        if (s->required)
+        if (s->required && s->unless)
+                snprintf(buf, size, "required unless %s is set; %s", s->unless, what);
+        else if (s->required)
                 snprintf(buf, size, "required; %s", what);
         else
                 snprintf(buf, size, "default %s; %s", s->fallback ?: s->doc_default ?: "none", what);
@@ -672,6 +747,8 @@ void config_free(struct config *c) {
                 return;
         free(c->access_token);
         free(c->docker_socket_path);
+        strv_free(c->engine_names);
+        free(c->cert_path);
         free(c->container_hostname);
         free(c->container_user);
         strv_free(c->cap_add);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "enginelist.h"
+
 struct config_tmpfs {
         char *path; /* NULL when not configured */
         char *options;
@@ -15,7 +17,11 @@ struct config_tmpfs {
 struct config {
         char *access_token;
 
-        char *docker_socket_path;
+        char *docker_socket_path;                /* NULL when DOCKER_ENGINES names the engines */
+        char **engine_names;                     /* DOCKER_ENGINES as given, NULL when unset */
+        struct engine_addr engines[ENGINES_MAX]; /* DOCKER_ENGINES's, else DOCKER_UNIX_SOCKET_PATH's */
+        size_t n_engines;                        /* at least 1 */
+        char *cert_path; /* DOCKER_CERT_PATH: ca.pem, cert.pem, key.pem for the tcp:// engines */
         uint64_t docker_read_timeout_ms;  /* DOCKER_UNIX_SOCKET_READ_TIMEOUT, seconds in the environment */
         uint64_t docker_write_timeout_ms; /* DOCKER_UNIX_SOCKET_WRITE_TIMEOUT */
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* docker: a minimal Docker Engine API client over the unix socket (libcurl). */
+/* docker: a minimal Docker Engine API client: a unix socket, or tcp with mutual TLS (libcurl). */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -20,10 +20,13 @@
 struct docker {
         CURL *curl; /* one handle, so create, start and remove share a kept-alive connection */
         struct curl_slist *headers;
-        char *socket_path;
+        struct engine_addr addr;
+        char *cert_path;             /* tcp: ca.pem, cert.pem, key.pem */
+        char base[320];              /* http://localhost or https://HOST:PORT */
         uint64_t timeout_ms;         /* each call: DOCKER_UNIX_SOCKET_READ_TIMEOUT */
         uint64_t connect_timeout_ms; /* connecting: DOCKER_UNIX_SOCKET_WRITE_TIMEOUT */
         long status;
+        bool unsent; /* the last call failed before its request left: the engine saw nothing */
         char message[512];
         char errbuf[CURL_ERROR_SIZE];
         char *body;
@@ -32,7 +35,8 @@ struct docker {
 };
 
 struct docker_stream {
-        int fd;
+        int fd;     /* the socket; a TLS stream's belongs to its curl handle */
+        CURL *curl; /* tcp: the TLS connection (CONNECT_ONLY); NULL on a unix socket */
         char pending[DOCKER_MAX_ATTACH_HEAD]; /* stream bytes that came with the attach answer's head */
         size_t pending_off, pending_len;
 };
@@ -89,27 +93,46 @@ static int errno_from_curl(CURL *curl, CURLcode code) {
         }
 }
 
-/* Plain http to the engine's socket and nothing else; the string option is libcurl 7.85, the bitmask before
- * it. */
-static CURLcode restrict_protocols(CURL *curl) {
+/* Plain http to a unix socket, https to a tcp engine, and nothing else; the string option is libcurl 7.85,
+ * the bitmask before it. */
+static CURLcode restrict_protocols(CURL *curl, bool tls) {
 #if HAVE_DECL_CURLOPT_PROTOCOLS_STR
-        return sym_curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+        return sym_curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, tls ? "https" : "http");
 #else
-        return sym_curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+        return sym_curl_easy_setopt(
+                curl, CURLOPT_PROTOCOLS, tls ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
 #endif
 }
 
-static CURL *new_handle(const char *socket_path, uint64_t connect_timeout_ms, char *errbuf) {
+/* Mutual TLS as the docker CLI does it (DOCKER_CERT_PATH): the engine's certificate verified against ca.pem,
+ * its name included, and ours from cert.pem and key.pem. */
+static bool set_tls(CURL *curl, const char *cert_path) {
+        char ca[4096], cert[4096], key[4096];
+
+        if (snprintf(ca, sizeof(ca), "%s/ca.pem", cert_path) >= (int)sizeof(ca) ||
+                snprintf(cert, sizeof(cert), "%s/cert.pem", cert_path) >= (int)sizeof(cert) ||
+                snprintf(key, sizeof(key), "%s/key.pem", cert_path) >= (int)sizeof(key))
+                return false;
+        return sym_curl_easy_setopt(curl, CURLOPT_CAINFO, ca) == CURLE_OK &&
+               sym_curl_easy_setopt(curl, CURLOPT_SSLCERT, cert) == CURLE_OK &&
+               sym_curl_easy_setopt(curl, CURLOPT_SSLKEY, key) == CURLE_OK &&
+               sym_curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+               sym_curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+}
+
+static CURL *new_handle(const struct docker *d, char *errbuf) {
+        bool tls = d->addr.kind == ENGINE_TCP;
         CURL *curl = sym_curl_easy_init();
 
         if (!curl)
                 return NULL;
-        if (sym_curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path) != CURLE_OK ||
+        if ((tls ? !set_tls(curl, d->cert_path)
+                 : sym_curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, d->addr.path) != CURLE_OK) ||
                 sym_curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-                sym_curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms) !=
+                sym_curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)d->connect_timeout_ms) !=
                         CURLE_OK ||
                 sym_curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-                restrict_protocols(curl) != CURLE_OK) {
+                restrict_protocols(curl, tls) != CURLE_OK) {
                 sym_curl_easy_cleanup(curl);
                 return NULL;
         }
@@ -120,22 +143,37 @@ const char *docker_new_error(int r) {
         return r == -ELIBACC ? curlsym_error() : "Out of memory";
 }
 
-int docker_new(
-        const char *socket_path, uint64_t timeout_ms, uint64_t connect_timeout_ms, struct docker **ret) {
+int docker_new(const struct engine_addr *addr, const char *cert_path, uint64_t timeout_ms,
+        uint64_t connect_timeout_ms, struct docker **ret) {
         struct docker *d;
 
+        if (addr->kind == ENGINE_TCP && !cert_path)
+                return -EINVAL;
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
+        d->addr = *addr;
         d->timeout_ms = timeout_ms;
         d->connect_timeout_ms = connect_timeout_ms;
-        d->socket_path = strdup(socket_path);
-        if (!d->socket_path) {
-                docker_free(d);
-                return -ENOMEM;
+        if (addr->kind == ENGINE_TCP)
+                snprintf(d->base, sizeof(d->base),
+                        strchr(addr->host, ':') ? "https://[%s]:%u" : "https://%s:%u", addr->host,
+                        addr->port);
+        else
+                snprintf(d->base, sizeof(d->base), "http://localhost");
+        if (cert_path) {
+                d->cert_path = strdup(cert_path);
+                if (!d->cert_path) {
+                        docker_free(d);
+                        return -ENOMEM;
+                }
         }
         *ret = d;
         return 0;
+}
+
+const struct engine_addr *docker_engine(const struct docker *d) {
+        return &d->addr;
 }
 
 /* libcurl and the handle, the first time an engine call needs them: a warm run answers without. */
@@ -149,7 +187,7 @@ static int ensure_curl(struct docker *d) {
                 set_message(d, "%s", curlsym_error());
                 return r;
         }
-        d->curl = new_handle(d->socket_path, d->connect_timeout_ms, d->errbuf);
+        d->curl = new_handle(d, d->errbuf);
         if (!d->curl)
                 return -ENOMEM;
         /* No "Expect: 100-continue" round trip before a create body. */
@@ -174,7 +212,7 @@ struct docker *docker_free(struct docker *d) {
                 sym_curl_easy_cleanup(d->curl);
         if (d->headers)
                 sym_curl_slist_free_all(d->headers);
-        free(d->socket_path);
+        free(d->cert_path);
         free(d->body);
         free(d);
         return NULL;
@@ -182,6 +220,10 @@ struct docker *docker_free(struct docker *d) {
 
 long docker_status(const struct docker *d) {
         return d->status;
+}
+
+bool docker_unsent(const struct docker *d) {
+        return d->unsent;
 }
 
 const char *docker_message(const struct docker *d) {
@@ -208,7 +250,7 @@ static void take_engine_message(struct docker *d) {
  */
 static int request(
         struct docker *d, const char *method, const char *path, const char *body, size_t body_len) {
-        char url[512];
+        char url[1024];
         CURLcode code;
         int r;
 
@@ -223,7 +265,7 @@ static int request(
         if (r < 0)
                 return r;
 
-        r = snprintf(url, sizeof(url), "http://localhost/" DOCKER_API_VERSION "%s", path);
+        r = snprintf(url, sizeof(url), "%s/" DOCKER_API_VERSION "%s", d->base, path);
         if (r < 0 || (size_t)r >= sizeof(url))
                 return -ENAMETOOLONG;
 
@@ -237,7 +279,14 @@ static int request(
         sym_curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, streq(method, "GET") ? NULL : method);
 
         code = sym_curl_easy_perform(d->curl);
+        d->unsent = false;
         if (code != CURLE_OK) {
+                double pretransfer = 0;
+
+                /* Never connected (or never through TLS): the request was not sent. */
+                d->unsent = sym_curl_easy_getinfo(d->curl, CURLINFO_PRETRANSFER_TIME, &pretransfer) ==
+                                    CURLE_OK &&
+                            pretransfer <= 0;
                 if (d->body_too_big) {
                         set_message(d, "engine answer larger than %u bytes", DOCKER_MAX_RESPONSE);
                         return -EMSGSIZE;
@@ -480,6 +529,42 @@ int docker_list(struct docker *d, const struct docker_list_query *q, json_object
         return 0;
 }
 
+/* The stream's own bytes, past the attach answer's head: from the socket, or through TLS. Both return the
+ * count, 0 at the end, -EAGAIN when nothing is there now, or another negative errno. */
+static ssize_t raw_recv(struct docker_stream *s, void *buf, size_t len) {
+        ssize_t n;
+
+        if (s->curl) {
+                size_t got = 0;
+                CURLcode c = sym_curl_easy_recv(s->curl, buf, len, &got);
+
+                if (c == CURLE_AGAIN)
+                        return -EAGAIN;
+                return c == CURLE_OK ? (ssize_t)got : -ECONNRESET;
+        }
+        n = recv(s->fd, buf, len, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return -EAGAIN;
+        return n < 0 ? -errno : n;
+}
+
+static ssize_t raw_send(struct docker_stream *s, const void *buf, size_t len) {
+        ssize_t n;
+
+        if (s->curl) {
+                size_t sent = 0;
+                CURLcode c = sym_curl_easy_send(s->curl, buf, len, &sent);
+
+                if (c == CURLE_AGAIN)
+                        return -EAGAIN;
+                return c == CURLE_OK ? (ssize_t)sent : -EPIPE;
+        }
+        n = send(s->fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return -EAGAIN;
+        return n < 0 ? -EPIPE : n;
+}
+
 static int stream_send_all(struct docker_stream *s, const char *buf, size_t len, usec_t deadline) {
         while (len > 0) {
                 size_t n = 0;
@@ -514,8 +599,8 @@ static int read_attach_head(struct docker *d, struct docker_stream *s, usec_t de
                         set_message(d, "attach answer head larger than %zu bytes", sizeof(s->pending));
                         return -EMSGSIZE;
                 }
-                n = recv(s->fd, buf + len, sizeof(s->pending) - 1 - len, 0);
-                if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+                n = raw_recv(s, buf + len, sizeof(s->pending) - 1 - len);
+                if (n == -EAGAIN) {
                         r = fd_wait(s->fd, POLLIN, deadline);
                         if (r < 0) {
                                 set_message(d, "engine did not answer the attach request in time");
@@ -524,7 +609,7 @@ static int read_attach_head(struct docker *d, struct docker_stream *s, usec_t de
                         continue;
                 }
                 if (n < 0) {
-                        set_message(d, "%s", strerror(errno));
+                        set_message(d, "%s", strerror((int)-n));
                         return -EIO;
                 }
                 if (n == 0) {
@@ -578,6 +663,39 @@ static int connect_unix(const char *path, uint64_t timeout_ms, int *ret_fd) {
         return 0;
 }
 
+/* TCP and the TLS handshake, by libcurl (CONNECT_ONLY), bounded by the connect timeout; then its socket. */
+static int connect_tls(struct docker *d, struct docker_stream *s) {
+        curl_socket_t fd = CURL_SOCKET_BAD;
+        CURLcode code;
+        int r;
+
+        r = curlsym_load();
+        if (r < 0) {
+                set_message(d, "%s", curlsym_error());
+                return r;
+        }
+        s->curl = new_handle(d, d->errbuf);
+        if (!s->curl)
+                return -ENOMEM;
+        d->errbuf[0] = '\0';
+        if (sym_curl_easy_setopt(s->curl, CURLOPT_URL, d->base) != CURLE_OK ||
+                sym_curl_easy_setopt(s->curl, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK)
+                return -ENOMEM;
+        code = sym_curl_easy_perform(s->curl);
+        if (code != CURLE_OK) {
+                set_message(d, "Failed to connect to %s: %s", d->addr.name,
+                        d->errbuf[0] ? d->errbuf : sym_curl_easy_strerror(code));
+                return errno_from_curl(s->curl, code);
+        }
+        if (sym_curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
+                fd == CURL_SOCKET_BAD) {
+                set_message(d, "Failed to connect to %s: no socket", d->addr.name);
+                return -EIO;
+        }
+        s->fd = (int)fd;
+        return 0;
+}
+
 int docker_attach(struct docker *d, const char *id, usec_t deadline, struct docker_stream **ret) {
         _cleanup_docker_stream_ struct docker_stream *s = NULL;
         char req[512];
@@ -591,13 +709,19 @@ int docker_attach(struct docker *d, const char *id, usec_t deadline, struct dock
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        /* A connection of its own, which the engine hijacks: we speak HTTP on it ourselves, so a plain
-         * connect is all it takes (and a warm run answers without loading libcurl at all). */
-        r = connect_unix(d->socket_path, d->connect_timeout_ms, &s->fd);
-        if (r < 0) {
-                set_message(d, "Failed to connect to %s: %s", d->socket_path, strerror(-r));
-                return r;
+        s->fd = -1; /* not 0: a failed attach must not close the handler's stdin */
+        /* A connection of its own, which the engine hijacks: we speak HTTP on it ourselves, so on a unix
+         * socket a plain connect is all it takes (and a warm run answers without loading libcurl at all);
+         * over tcp, libcurl makes the TLS connection and carries our bytes. */
+        if (d->addr.kind == ENGINE_TCP)
+                r = connect_tls(d, s);
+        else {
+                r = connect_unix(d->addr.path, d->connect_timeout_ms, &s->fd);
+                if (r < 0)
+                        set_message(d, "Failed to connect to %s: %s", d->addr.path, strerror(-r));
         }
+        if (r < 0)
+                return r;
 
         r = snprintf(req, sizeof(req),
                 "POST /" DOCKER_API_VERSION
@@ -625,7 +749,10 @@ int docker_attach(struct docker *d, const char *id, usec_t deadline, struct dock
 struct docker_stream *docker_stream_free(struct docker_stream *s) {
         if (!s)
                 return NULL;
-        closep(&s->fd);
+        if (s->curl)
+                sym_curl_easy_cleanup(s->curl); /* closes its socket */
+        else
+                closep(&s->fd);
         free(s);
         return NULL;
 }
@@ -639,13 +766,10 @@ bool docker_stream_pending(const struct docker_stream *s) {
 }
 
 int docker_stream_send(struct docker_stream *s, const void *buf, size_t len, size_t *ret_n) {
-        ssize_t n;
+        ssize_t n = raw_send(s, buf, len);
 
-        n = send(s->fd, buf, len, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                return -EAGAIN;
         if (n < 0)
-                return -EPIPE;
+                return (int)n;
         *ret_n = (size_t)n;
         return 0;
 }
@@ -663,8 +787,8 @@ int docker_stream_recv(struct docker_stream *s, void *buf, size_t len, size_t *r
                 *ret_n = k;
                 return 0;
         }
-        n = recv(s->fd, buf, len, 0);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        n = raw_recv(s, buf, len);
+        if (n == -EAGAIN)
                 return -EAGAIN;
         if (n < 0)
                 return -ECONNRESET;

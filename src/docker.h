@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* docker: a minimal Docker Engine API client over the unix socket (libcurl). */
+/* docker: a minimal Docker Engine API client: a unix socket, or tcp with mutual TLS (libcurl). */
 #pragma once
 
 #include <stdbool.h>
@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "enginelist.h"
 #include "jsonc.h"
 #include "util.h"
 
@@ -29,10 +30,14 @@ struct docker_stream;
  * negative errno when the engine could not be reached or talked to (the
  * socket missing, refused, a timeout; docker_message() says what curl saw).
  */
-/* timeout_ms bounds each call, connect_timeout_ms the connection to the engine. -ELIBACC when libcurl could
- * not be loaded, -ENOMEM; docker_new_error() says which, for the answer. */
-int docker_new(
-        const char *socket_path, uint64_t timeout_ms, uint64_t connect_timeout_ms, struct docker **ret);
+/* The engine at addr (a tcp one with DOCKER_CERT_PATH's cert_path; -EINVAL without). timeout_ms bounds each
+ * call, connect_timeout_ms the connection to the engine. Loads nothing: libcurl comes with the first call
+ * that needs it (-ELIBACC then when it cannot be loaded; docker_new_error() says why, for the answer). */
+int docker_new(const struct engine_addr *addr, const char *cert_path, uint64_t timeout_ms,
+        uint64_t connect_timeout_ms, struct docker **ret);
+
+/* The engine this client talks to. */
+const struct engine_addr *docker_engine(const struct docker *d);
 struct docker *docker_free(struct docker *d);
 
 /* What docker_new()'s failure r means: libcurl missing (the loader's reason), or out of memory. */
@@ -40,6 +45,10 @@ const char *docker_new_error(int r);
 
 /* HTTP status of the engine's last answer, 0 when there was none. */
 long docker_status(const struct docker *d);
+
+/* Whether the last call failed before its request left (no connection, no TLS): the engine saw nothing of
+ * it, so a create can be tried on another engine without ever making two containers. */
+bool docker_unsent(const struct docker *d);
 
 /* The engine's error message or the transport error of the last call. */
 const char *docker_message(const struct docker *d);

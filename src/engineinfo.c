@@ -110,11 +110,12 @@ static int64_t engine_pid(const char *socket_path) {
         return cred.pid;
 }
 
-static int cache_path(const char *dir, const char *socket_path, char *buf, size_t size) {
+static int cache_path(const char *dir, const struct engine_addr *e, char *buf, size_t size) {
         uint64_t h = 0xcbf29ce484222325ULL;
         int r;
 
-        for (const char *s = socket_path ?: ""; *s; s++)
+        /* A unix engine by its path, as before there were several (the cache of an upgraded host holds). */
+        for (const char *s = e->kind == ENGINE_UNIX ? e->path : e->name; *s; s++)
                 h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
         r = snprintf(buf, size, "%s/engine-%016" PRIx64, dir, h);
         return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
@@ -205,27 +206,28 @@ static void write_cache(const char *dir, const char *path, const struct engine_i
                 (void)unlink(tmp);
 }
 
-int engineinfo_cached(const char *dir, const char *socket_path, struct engine_info *ret) {
+int engineinfo_cached(const char *dir, const struct engine_addr *e, struct engine_info *ret) {
         char path[4096];
         struct engine_info i;
         int64_t pid;
 
-        if (cache_path(dir, socket_path, path, sizeof(path)) < 0 || read_cache(path, &i) < 0)
+        if (cache_path(dir, e, path, sizeof(path)) < 0 || read_cache(path, &i) < 0)
                 return -ENOENT;
-        pid = engine_pid(socket_path);
+        pid = e->kind == ENGINE_UNIX ? engine_pid(e->path) : 0;
         if (pid > 0 ? pid != i.engine_pid : (int64_t)time(NULL) - i.fetched > ENGINEINFO_TTL_SEC)
                 return -ENOENT;
         *ret = i;
         return 0;
 }
 
-int engineinfo_get(struct docker *d, const char *dir, const char *socket_path, struct engine_info *ret) {
+int engineinfo_get(struct docker *d, const char *dir, struct engine_info *ret) {
+        const struct engine_addr *e = docker_engine(d);
         _cleanup_json_ json_object *info = NULL, *version = NULL;
         struct engine_info i;
         char path[4096];
         int r;
 
-        if (engineinfo_cached(dir, socket_path, ret) == 0)
+        if (engineinfo_cached(dir, e, ret) == 0)
                 return 0;
         r = docker_info(d, &info);
         if (r < 0)
@@ -234,9 +236,9 @@ int engineinfo_get(struct docker *d, const char *dir, const char *socket_path, s
         if (r < 0)
                 return r;
         engineinfo_parse(info, version, &i);
-        i.engine_pid = engine_pid(socket_path);
+        i.engine_pid = e->kind == ENGINE_UNIX ? engine_pid(e->path) : 0;
         i.fetched = (int64_t)time(NULL);
-        if (cache_path(dir, socket_path, path, sizeof(path)) == 0)
+        if (cache_path(dir, e, path, sizeof(path)) == 0)
                 write_cache(dir, path, &i);
         *ret = i;
         return 0;

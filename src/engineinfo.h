@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "docker.h"
+#include "enginelist.h"
 
 #define ENGINEINFO_RUNTIMES_MAX 512 /* bytes of the space separated runtime names kept */
 #define ENGINEINFO_TTL_SEC      60 /* a cache of an engine whose process cannot be seen is trusted this long */
@@ -38,10 +39,10 @@ void engineinfo_parse(json_object *info, json_object *version, struct engine_inf
  * behind the unix socket, or younger than ENGINEINFO_TTL_SEC), else asked of the engine (GET /info and
  * /version) and cached. Returns 0, or the engine call's error.
  */
-int engineinfo_get(struct docker *d, const char *dir, const char *socket_path, struct engine_info *ret);
+int engineinfo_get(struct docker *d, const char *dir, struct engine_info *ret);
 
 /* The cached facts only, never asking the engine (for decisions before any engine call): 0 or -ENOENT. */
-int engineinfo_cached(const char *dir, const char *socket_path, struct engine_info *ret);
+int engineinfo_cached(const char *dir, const struct engine_addr *e, struct engine_info *ret);
 
 /*
  * Whether the engine can enforce every limit the configuration sets: 0, or -EPERM with the reason for the

@@ -37,7 +37,7 @@ int lifecycle_create(struct lifecycle *l, const char *image, int64_t memory, int
         /* A create that may have reached the engine may have made the container, answer or not: only a
          * refusal, or one that never left (no libcurl, no memory, no socket), says for sure it did not. */
         l->maybe_created = !(r == -EREMOTEIO || r == -ELIBACC || r == -ENOMEM || r == -ENAMETOOLONG ||
-                             r == -ENOENT || r == -ECONNREFUSED);
+                             r == -ENOENT || r == -ECONNREFUSED || (r < 0 && docker_unsent(l->docker)));
         return r;
 }
 
@@ -107,7 +107,7 @@ int lifecycle_remove(struct lifecycle *l, usec_t deadline) {
         l->remove_usec = now_usec() - t;
         /* Out of the member file first: no claim can pick it up between its release and the next refill. */
         if (r >= 0 && l->warm) {
-                pool_forget(l->config, l->image, l->id);
+                pool_forget(l->docker, l->config, l->image, l->id);
                 pool_release(l->config, l->id);
         }
         return r;
@@ -130,7 +130,7 @@ int lifecycle_state(struct lifecycle *l, usec_t deadline, struct docker_state *r
 
 void lifecycle_abandon(struct lifecycle *l) {
         if (l->warm && l->id) {
-                pool_forget(l->config, l->image, l->id);
+                pool_forget(l->docker, l->config, l->image, l->id);
                 pool_release(l->config, l->id);
         }
         free(l->id);

@@ -86,6 +86,7 @@ static const struct {
         { "DOCKER_RUN_ERROR_MESSAGE", offsetof(struct log_record, message) },
         { "DOCKER_RUN_IMAGE", offsetof(struct log_record, image) },
         { "DOCKER_RUN_CONTAINER_ID", offsetof(struct log_record, container_id) },
+        { "DOCKER_RUN_ENGINE", offsetof(struct log_record, engine) },
 };
 static const struct {
         const char *name;

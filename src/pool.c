@@ -58,8 +58,8 @@ static int claim_path(const struct config *c, const char *id, char *buf, size_t 
  * answer. A stale id costs a cold run: its attach answers 404. Rewritten whole and renamed into place, under
  * a lock file, by every refill and every removal.
  */
-static int members_path(
-        const struct config *c, const char *image, const char *suffix, char *buf, size_t size) {
+static int members_path(const struct config *c, const struct engine_addr *e, const char *image,
+        const char *suffix, char *buf, size_t size) {
         char hash[17], instance[17];
         uint64_t h = 0xcbf29ce484222325ULL;
         int r;
@@ -72,20 +72,23 @@ static int members_path(
                 h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
         for (const char *p = instance; *p; p++)
                 h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+        /* Each engine its own pool. */
+        for (const char *p = e->name; *p; p++)
+                h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
         r = snprintf(buf, size, "%s/pool-%016" PRIx64 "%s", c->runtime_dir, h, suffix);
         return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
 }
 
 /* Read up to max ids of the member file into ids (65 bytes each); -ENOENT when there is none. */
-static int members_read(
-        const struct config *c, const char *image, char (*ids)[65], size_t max, size_t *ret_n) {
+static int members_read(const struct config *c, const struct engine_addr *e, const char *image,
+        char (*ids)[65], size_t max, size_t *ret_n) {
         char path[4096], text[POOL_MEMBERS_MAX * 65 + 1];
         _cleanup_close_ int fd = -1;
         size_t n = 0;
         ssize_t len;
         int r;
 
-        r = members_path(c, image, "", path, sizeof(path));
+        r = members_path(c, e, image, "", path, sizeof(path));
         if (r < 0)
                 return r;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -107,12 +110,13 @@ static int members_read(
         return 0;
 }
 
-static int members_write(const struct config *c, const char *image, char (*ids)[65], size_t n) {
+static int members_write(
+        const struct config *c, const struct engine_addr *e, const char *image, char (*ids)[65], size_t n) {
         char path[4096], tmp[4096 + 32];
         _cleanup_close_ int fd = -1;
         int r;
 
-        r = members_path(c, image, "", path, sizeof(path));
+        r = members_path(c, e, image, "", path, sizeof(path));
         if (r < 0)
                 return r;
         snprintf(tmp, sizeof(tmp), "%s.%d", path, getpid());
@@ -137,11 +141,11 @@ static int members_write(const struct config *c, const char *image, char (*ids)[
 }
 
 /* Hold the member file's lock for a read-modify-write. */
-static int members_lock(const struct config *c, const char *image) {
+static int members_lock(const struct config *c, const struct engine_addr *e, const char *image) {
         char path[4096];
         int fd, r;
 
-        r = members_path(c, image, ".lock", path, sizeof(path));
+        r = members_path(c, e, image, ".lock", path, sizeof(path));
         if (r < 0)
                 return r;
         (void)mkdir(c->runtime_dir, 0700);
@@ -156,20 +160,21 @@ static int members_lock(const struct config *c, const char *image) {
         return fd;
 }
 
-void pool_forget(const struct config *c, const char *image, const char *id) {
+void pool_forget(struct docker *d, const struct config *c, const char *image, const char *id) {
+        const struct engine_addr *e = docker_engine(d);
         char ids[POOL_MEMBERS_MAX][65];
         size_t n = 0, k = 0;
         int lock;
 
-        lock = members_lock(c, image);
+        lock = members_lock(c, e, image);
         if (lock < 0)
                 return;
-        if (members_read(c, image, ids, POOL_MEMBERS_MAX, &n) == 0) {
+        if (members_read(c, e, image, ids, POOL_MEMBERS_MAX, &n) == 0) {
                 for (size_t i = 0; i < n; i++)
                         if (!streq(ids[i], id))
                                 memcpy(ids[k++], ids[i], 65);
                 if (k != n)
-                        (void)members_write(c, image, ids, k);
+                        (void)members_write(c, e, image, ids, k);
         }
         close(lock);
 }
@@ -285,13 +290,14 @@ static int claim_one(const struct config *c, char (*ids)[65], size_t n, int64_t 
 
 int pool_claim(
         struct docker *d, const struct config *c, const char *image, int64_t deadline, char **ret_id) {
+        const struct engine_addr *e = docker_engine(d);
         _cleanup_json_ json_object *members = NULL;
         char ids[POOL_MEMBERS_MAX][65];
         size_t n = 0;
         int r;
 
         /* The member file, when a refill has written one: no engine call before the answer. */
-        r = members_read(c, image, ids, POOL_MEMBERS_MAX, &n);
+        r = members_read(c, e, image, ids, POOL_MEMBERS_MAX, &n);
         if (r == 0)
                 return claim_one(c, ids, n, deadline, ret_id);
         r = list_members(d, c, image, &members);
@@ -381,6 +387,7 @@ int pool_count(struct docker *d, const struct config *c, const char *image) {
 
 int pool_fill(
         struct docker *d, const struct config *c, const char *image, unsigned count, unsigned max_new) {
+        const struct engine_addr *e = docker_engine(d);
         _cleanup_json_ json_object *members = NULL;
         char ids[POOL_MEMBERS_MAX][65];
         unsigned free_members = 0, started = 0;
@@ -408,9 +415,9 @@ int pool_fill(
                 started++;
         }
         /* The engine's own view, and what was just started, for the next claims. */
-        lock = members_lock(c, image);
+        lock = members_lock(c, e, image);
         if (lock >= 0) {
-                (void)members_write(c, image, ids, n);
+                (void)members_write(c, e, image, ids, n);
                 close(lock);
         }
         return started > 0 || r >= 0 ? (int)started : r;

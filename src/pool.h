@@ -29,9 +29,9 @@ int pool_claim_id(const struct config *c, const char *id, int64_t deadline);
 
 #define POOL_MEMBERS_MAX 256 /* warm containers of one pool a handler considers (4 images x 64) */
 
-/* Forget a removed warm container of image's pool: the next claims do not try it. Call before its release.
- */
-void pool_forget(const struct config *c, const char *image, const char *id);
+/* Forget a removed warm container of image's pool on d's engine: the next claims do not try it. Call before
+ * its release. */
+void pool_forget(struct docker *d, const struct config *c, const char *image, const char *id);
 
 /* Forget the claim of a removed container. */
 void pool_release(const struct config *c, const char *id);

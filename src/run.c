@@ -35,6 +35,9 @@ struct run {
         unsigned slot_count;
         usec_t queue_usec; /* waited for the slot */
         struct engine_info engine;
+        size_t engine_index; /* into config->engines: the engine the run went to */
+        bool next_engine;    /* the engine could not be reached and nothing exists there: try the next */
+        bool last_engine;    /* no other engine is left to try */
 };
 
 static struct run *run_free(struct run *r) {
@@ -71,17 +74,19 @@ static void fail_engine(struct request *q, int r, enum apierror refused, const c
                         docker_message(d));
 }
 
-/* Runs at once on this host: RUN_MAX_CONCURRENT, else twice the engine's CPUs (from its cached /info), else
- * twice this host's. Never an engine call: the answer to a full host comes before any. */
+/* Runs at once on this host: RUN_MAX_CONCURRENT, else twice the engines' CPUs (from their cached /info),
+ * else twice this host's. Never an engine call: the answer to a full host comes before any. */
 static unsigned slot_count(const struct config *c) {
         struct engine_info i;
         long cpus;
 
+        cpus = 0;
         if (c->max_concurrent > 0)
                 return c->max_concurrent;
-        if (engineinfo_cached(c->runtime_dir, c->docker_socket_path, &i) == 0 && i.ncpu > 0)
-                cpus = i.ncpu;
-        else
+        for (size_t k = 0; k < c->n_engines; k++)
+                if (engineinfo_cached(c->runtime_dir, &c->engines[k], &i) == 0 && i.ncpu > 0)
+                        cpus += i.ncpu;
+        if (cpus == 0)
                 cpus = sysconf(_SC_NPROCESSORS_ONLN);
         if (cpus < 1)
                 cpus = 1;
@@ -139,7 +144,11 @@ static int check_engine(struct request *q) {
         char why[512];
         int r;
 
-        r = engineinfo_get(run->docker, q->config->runtime_dir, q->config->docker_socket_path, &run->engine);
+        r = engineinfo_get(run->docker, q->config->runtime_dir, &run->engine);
+        if (r < 0 && !run->last_engine && r != -EREMOTEIO && r != -ENOMEM && r != -ELIBACC) {
+                run->next_engine = true; /* not reached: nothing was asked of it */
+                return r;
+        }
         if (r < 0) {
                 fail_engine(q, r, APIERROR_DOCKER_UNIXSOCKET, "ask the engine what it can enforce");
                 return r;
@@ -375,6 +384,13 @@ static enum outcome cold_container(struct request *q) {
                 return OUTCOME_INTERRUPTED;
         r = lifecycle_create(&run->life, run->image, run->body.memory, wall_deadline(q->config));
         q->log.container_id = run->life.id;
+        /* Another engine may serve it: this one was not reached, or refused with an error of its own (5xx),
+         * and no container exists for the request. Never two. */
+        if (r < 0 && !run->last_engine && !run->life.maybe_created && r != -ENOMEM && r != -ELIBACC &&
+                (r != -EREMOTEIO || docker_status(run->docker) >= 500)) {
+                run->next_engine = true;
+                return OUTCOME_ANSWER;
+        }
         if (r < 0) {
                 fail_engine(q, r, APIERROR_DOCKER_CONTAINER_CREATE, "create container");
                 return OUTCOME_ANSWER;
@@ -409,7 +425,7 @@ static enum outcome run_container(struct request *q) {
                 return OUTCOME_INTERRUPTED;
         if (warm_container(q) == -ENOENT)
                 o = cold_container(q);
-        if (o != OUTCOME_ANSWER || q->answer.failed)
+        if (o != OUTCOME_ANSWER || q->answer.failed || run->next_engine)
                 return o;
         t = now_usec();
         o = judge(q, pump_run(&run->pump, run->deadline));
@@ -417,10 +433,73 @@ static enum outcome run_container(struct request *q) {
         return o;
 }
 
+/* The request id is random: its bytes seed the tie-breaks between engines equally busy. */
+static uint64_t seed_of(const char *id) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        for (; *id; id++)
+                h = (h ^ (unsigned char)*id) * 0x100000001b3ULL;
+        return h;
+}
+
+/*
+ * The engines in the order this run tries them: up before down, fewest runs of this host in flight first
+ * (the run slots' tags), ties at random. An engine that cannot be reached before anything exists there is
+ * marked down for every handler and the next one is tried; the first that takes the run keeps it.
+ */
+static enum outcome run_on_engines(struct request *q) {
+        const struct config *c = q->config;
+        struct run *run = q->run;
+        unsigned in_flight[ENGINES_MAX] = { 0 }, held = 0;
+        bool down[ENGINES_MAX] = { false };
+        size_t order[ENGINES_MAX];
+        enum outcome o = OUTCOME_ANSWER;
+        int r;
+
+        if (c->n_engines > 1) {
+                (void)slots_count(c->runtime_dir, run->slot_count, &held, in_flight, c->n_engines);
+                for (size_t i = 0; i < c->n_engines; i++)
+                        down[i] = engine_is_down(c->runtime_dir, &c->engines[i]);
+        }
+        engine_order(c->n_engines, in_flight, down, seed_of(q->id), order);
+        for (size_t k = 0; k < c->n_engines; k++) {
+                size_t i = order[k];
+
+                run->engine_index = i;
+                run->last_engine = k + 1 == c->n_engines;
+                run->next_engine = false;
+                q->log.engine = c->engines[i].name;
+                r = docker_new(&c->engines[i], c->cert_path, c->docker_read_timeout_ms,
+                        c->docker_write_timeout_ms, &run->docker);
+                if (r < 0) {
+                        answer_fail(&q->answer, APIERROR_INTERNAL, "The engine client is unavailable: %s",
+                                docker_new_error(r));
+                        return OUTCOME_ANSWER;
+                }
+                if (c->n_engines > 1)
+                        (void)slots_set_tag(run->slots, (unsigned)i);
+                lifecycle_init(&run->life, run->docker, c, q->id);
+                if (check_engine(q) >= 0)
+                        o = run_container(q);
+                if (!run->next_engine) {
+                        if (down[i] && !q->answer.failed)
+                                engine_mark_up(c->runtime_dir, &c->engines[i]);
+                        return o;
+                }
+                log_message(LOG_WARNING,
+                        "Engine %s cannot be reached (%s): passed over for %d s, trying the next",
+                        c->engines[i].name, docker_message(run->docker), ENGINE_DOWN_SEC);
+                engine_mark_down(c->runtime_dir, &c->engines[i]);
+                q->log.container_id = NULL;
+                lifecycle_done(&run->life);
+                run->docker = docker_free(run->docker);
+        }
+        return o;
+}
+
 static enum outcome serve(struct request *q) {
         const struct config *c = q->config;
         enum outcome o;
-        int r;
 
         q->run = calloc(1, sizeof(*q->run));
         if (!q->run) {
@@ -434,20 +513,10 @@ static enum outcome serve(struct request *q) {
                         "Image '%s' is not in RUN_IMAGE_ALLOWLIST", q->run->image);
                 return OUTCOME_ANSWER;
         }
-        r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, c->docker_write_timeout_ms,
-                &q->run->docker);
-        if (r < 0) {
-                answer_fail(&q->answer, APIERROR_INTERNAL, "The engine client is unavailable: %s",
-                        docker_new_error(r));
-                return OUTCOME_ANSWER;
-        }
-        lifecycle_init(&q->run->life, q->run->docker, c, q->id);
         o = admit(q);
         if (o != OUTCOME_ANSWER || q->answer.failed)
                 return o;
-        if (check_engine(q) < 0)
-                return OUTCOME_ANSWER;
-        return run_container(q);
+        return run_on_engines(q);
 }
 
 /* What happened to the run, in headers of the answer (whatever it is); the body stays the runner's. */
@@ -510,20 +579,20 @@ static void count(struct request *q) {
         if (run->slots)
                 metrics_queue_wait(m, run->queue_usec);
         if (l->claim_usec)
-                metrics_engine_phase(m, 0, METRICS_PHASE_CLAIM, l->claim_usec);
+                metrics_engine_phase(m, (unsigned)run->engine_index, METRICS_PHASE_CLAIM, l->claim_usec);
         if (l->create_usec)
-                metrics_engine_phase(m, 0, METRICS_PHASE_CREATE, l->create_usec);
+                metrics_engine_phase(m, (unsigned)run->engine_index, METRICS_PHASE_CREATE, l->create_usec);
         if (l->attach_usec)
-                metrics_engine_phase(m, 0, METRICS_PHASE_ATTACH, l->attach_usec);
+                metrics_engine_phase(m, (unsigned)run->engine_index, METRICS_PHASE_ATTACH, l->attach_usec);
         if (l->start_usec)
-                metrics_engine_phase(m, 0, METRICS_PHASE_START, l->start_usec);
+                metrics_engine_phase(m, (unsigned)run->engine_index, METRICS_PHASE_START, l->start_usec);
         if (q->log.run_usec)
-                metrics_engine_phase(m, 0, METRICS_PHASE_RUN, q->log.run_usec);
+                metrics_engine_phase(m, (unsigned)run->engine_index, METRICS_PHASE_RUN, q->log.run_usec);
         if (l->remove_usec)
-                metrics_engine_phase(m, 0, METRICS_PHASE_REMOVE, l->remove_usec);
+                metrics_engine_phase(m, (unsigned)run->engine_index, METRICS_PHASE_REMOVE, l->remove_usec);
         if (q->answer.failed &&
                 (q->answer.error == APIERROR_DOCKER_UNIXSOCKET || q->answer.error == APIERROR_DOCKER_BUSY))
-                metrics_engine_failure(m, 0);
+                metrics_engine_failure(m, (unsigned)run->engine_index);
 }
 
 void run_finish(struct request *q) {

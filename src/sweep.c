@@ -200,7 +200,7 @@ static int remove_doomed(struct sweep *s, usec_t budget_end, size_t *ret_retired
                         continue;
                 }
                 if (x->pool) {
-                        pool_forget(s->c, x->pool, x->id);
+                        pool_forget(s->d, s->c, x->pool, x->id);
                         pool_release(s->c, x->id);
                 }
                 removed++;
@@ -213,14 +213,20 @@ static int remove_doomed(struct sweep *s, usec_t budget_end, size_t *ret_retired
         return removed;
 }
 
-int sweep_run(const struct config *c, int64_t grace_sec) {
+/* One engine: its leftovers removed, its stale warm containers retired, its pools topped up. " on ENGINE" in
+ * the messages when there are several. */
+static int sweep_engine(const struct config *c, size_t engine, int64_t grace_sec) {
         _cleanup_docker_ struct docker *d = NULL;
         struct sweep s = { .c = c, .now = (int64_t)time(NULL), .grace_sec = grace_sec };
         usec_t budget_end = now_usec() + SWEEP_BUDGET_SEC * USEC_PER_SEC;
+        char on[320] = "";
         size_t retired = 0;
         int removed, r;
 
-        r = docker_new(c->docker_socket_path, c->docker_read_timeout_ms, c->docker_write_timeout_ms, &d);
+        if (c->n_engines > 1)
+                snprintf(on, sizeof(on), " on %s", c->engines[engine].name);
+        r = docker_new(&c->engines[engine], c->cert_path, c->docker_read_timeout_ms,
+                c->docker_write_timeout_ms, &d);
         if (r < 0) {
                 log_message(LOG_ERR, "The engine client is unavailable: %s", docker_new_error(r));
                 return r;
@@ -229,7 +235,7 @@ int sweep_run(const struct config *c, int64_t grace_sec) {
         pool_instance(c, s.instance);
         r = list_all(&s);
         if (r < 0) {
-                log_message(LOG_ERR, "Failed to list containers labelled %s: %s", CONTAINER_LABEL,
+                log_message(LOG_ERR, "Failed to list containers labelled %s%s: %s", CONTAINER_LABEL, on,
                         r == -ENOMEM ? "out of memory" : docker_message(d));
                 for (size_t i = 0; i < s.n_doomed; i++)
                         free(s.doomed[i].pool);
@@ -240,8 +246,8 @@ int sweep_run(const struct config *c, int64_t grace_sec) {
         for (size_t i = 0; i < s.n_doomed; i++)
                 free(s.doomed[i].pool);
         free(s.doomed);
-        log_message(LOG_INFO, "Sweep: %zu containers listed in %zu page(s), %d removed (%zu stale warm)",
-                s.listed, s.pages, removed, retired);
+        log_message(LOG_INFO, "Sweep%s: %zu containers listed in %zu page(s), %d removed (%zu stale warm)",
+                on, s.listed, s.pages, removed, retired);
 
         /* After a restart, a crash or a burst, the pools are topped up here. */
         for (size_t i = 0; i < c->n_warm; i++) {
@@ -249,10 +255,25 @@ int sweep_run(const struct config *c, int64_t grace_sec) {
 
                 r = pool_fill(d, c, image, c->warm[i].count, c->warm[i].count);
                 if (r < 0)
-                        log_message(LOG_WARNING, "Failed to fill the warm pool of %s: %s, ignoring", image,
-                                docker_message(d));
+                        log_message(LOG_WARNING, "Failed to fill the warm pool of %s%s: %s, ignoring", image,
+                                on, docker_message(d));
                 else if (r > 0)
-                        log_message(LOG_INFO, "Started %d warm container(s) for %s", r, image);
+                        log_message(LOG_INFO, "Started %d warm container(s) for %s%s", r, image, on);
         }
         return removed;
+}
+
+int sweep_run(const struct config *c, int64_t grace_sec) {
+        int removed = 0, failed = 0;
+
+        /* Every engine, even when one of them fails: that one is swept at the next pass. */
+        for (size_t i = 0; i < c->n_engines; i++) {
+                int r = sweep_engine(c, i, grace_sec);
+
+                if (r < 0 && !failed)
+                        failed = r;
+                else if (r > 0)
+                        removed += r;
+        }
+        return failed < 0 ? failed : removed;
 }

@@ -319,6 +319,32 @@ static void check_added_defaults(const char *row, const struct config *c) {
                 (long long)config_run_seconds(c));
 }
 
+#define CERTS "/tmp/docker-run-test-config-certs"
+
+static void check_one_engine(const char *row, const struct config *c) {
+        CHECK(c->n_engines == 1 && c->engines[0].kind == ENGINE_UNIX &&
+                        streq(c->engines[0].path, "/var/run/docker.sock") &&
+                        streq(c->engines[0].name, "unix:///var/run/docker.sock"),
+                "%s: DOCKER_UNIX_SOCKET_PATH's engine", row);
+        CHECK(!c->engine_names && !c->cert_path, "%s: no list, no certificates", row);
+}
+
+static void check_engines(const char *row, const struct config *c) {
+        CHECK(c->n_engines == 3, "%s: %zu engines", row, c->n_engines);
+        CHECK(c->engines[0].kind == ENGINE_UNIX && streq(c->engines[0].path, "/run/a.sock"), "%s: unix",
+                row);
+        CHECK(c->engines[1].kind == ENGINE_TCP && streq(c->engines[1].host, "10.0.0.2") &&
+                        c->engines[1].port == 2376,
+                "%s: tcp", row);
+        CHECK(c->engines[2].kind == ENGINE_TCP && streq(c->engines[2].host, "::1"), "%s: tcp v6", row);
+        CHECK(str_is(c->cert_path, CERTS), "%s: certificates", row);
+        CHECK(!c->docker_socket_path, "%s: no socket path needed", row);
+}
+
+static void check_engines_replace(const char *row, const struct config *c) {
+        CHECK(c->n_engines == 1 && streq(c->engines[0].path, "/run/a.sock"), "%s: the list's engine", row);
+}
+
 static void check_wait_for_exit(const char *row, const struct config *c) {
         CHECK(c->wait_for_exit, "%s: wait for exit", row);
 }
@@ -468,6 +494,34 @@ static const struct row {
         { "warm pool no image", { { "DOCKER_RUN_WARM_POOL", "=3" } },
                 FAIL("DOCKER_RUN_WARM_POOL", "IMAGE=COUNT") },
         { "added defaults", {}, OK(check_added_defaults) },
+        { "one engine by its socket", {}, OK(check_one_engine) },
+        { "engines",
+                { { "DOCKER_ENGINES", " unix:///run/a.sock\ttcp://10.0.0.2:2376 tcp://[::1]:2376 " },
+                        { "DOCKER_CERT_PATH", CERTS }, { "DOCKER_UNIX_SOCKET_PATH", NULL } },
+                OK(check_engines) },
+        { "engines replace the socket", { { "DOCKER_ENGINES", "unix:///run/a.sock" } },
+                OK(check_engines_replace) },
+        { "engines empty", { { "DOCKER_ENGINES", " " } }, FAIL("DOCKER_ENGINES", "names no engine") },
+        { "engines bad item", { { "DOCKER_ENGINES", "unix:///run/a.sock http://h:2375" } },
+                FAIL("DOCKER_ENGINES", "neither unix:///PATH nor tcp://HOST:PORT") },
+        { "engines bad port", { { "DOCKER_ENGINES", "tcp://h:99999" } },
+                FAIL("DOCKER_ENGINES", "a number from 1 to 65535") },
+        { "engines twice", { { "DOCKER_ENGINES", "unix:///run/a.sock unix:///run/a.sock" } },
+                FAIL("DOCKER_ENGINES", "engine named twice") },
+        { "engines 17",
+                { { "DOCKER_ENGINES",
+                        "unix:///1 unix:///2 unix:///3 unix:///4 unix:///5 unix:///6 unix:///7 "
+                        "unix:///8 unix:///9 unix:///10 unix:///11 unix:///12 unix:///13 unix:///14 "
+                        "unix:///15 unix:///16 unix:///17" } },
+                FAIL("DOCKER_ENGINES", "more than 16 engines") },
+        { "tcp engine without certificates", { { "DOCKER_ENGINES", "tcp://10.0.0.2:2376" } },
+                FAIL("DOCKER_CERT_PATH", "names a tcp:// engine") },
+        { "tcp engine, certificates missing",
+                { { "DOCKER_ENGINES", "tcp://10.0.0.2:2376" },
+                        { "DOCKER_CERT_PATH", "/nonexistent-certs" } },
+                FAIL("DOCKER_CERT_PATH", "/nonexistent-certs/ca.pem") },
+        { "no engine at all", { { "DOCKER_UNIX_SOCKET_PATH", NULL } },
+                FAIL("DOCKER_UNIX_SOCKET_PATH", "not set") },
         { "wait for exit", { { "RUN_WAIT_FOR_EXIT", "true" } }, OK(check_wait_for_exit) },
         { "no wait for exit", { { "RUN_WAIT_FOR_EXIT", "false" } }, OK(check_no_wait_for_exit) },
         { "warm max age 10", { { "DOCKER_RUN_WARM_MAX_AGE", "10" } }, OK(check_warm_age_min) },
@@ -784,10 +838,14 @@ static void test_messages(void) {
 }
 
 int main(void) {
+        CHECK(system("mkdir -p " CERTS " && touch " CERTS "/ca.pem " CERTS "/cert.pem " CERTS "/key.pem") ==
+                        0,
+                "certificate files");
         test_rows();
         test_required();
         test_malformed();
         test_messages();
         test_sweeper_without_token();
+        CHECK(system("rm -rf " CERTS) == 0, "certificate files removed");
         return tap_finish("test-config");
 }

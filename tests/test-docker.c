@@ -94,7 +94,12 @@ static void run_row(size_t i, const char *dir) {
                 close(fd);
         }
 
-        r = docker_new(sa.sun_path, 2000, 2000, &d);
+        {
+                struct engine_addr a;
+
+                CHECK(engine_addr_unix(sa.sun_path, &a) == 0, "%s: engine address", rows[i].name);
+                r = docker_new(&a, NULL, 2000, 2000, &d);
+        }
         CHECK(r == 0, "%s: docker_new: %d (an option this libcurl refuses?)", rows[i].name, r);
         if (r == 0) {
                 r = call(d, rows[i].call);
