@@ -111,6 +111,7 @@ void log_request(const struct log_record *r) {
         int priority = r->status >= 500                     ? LOG_ERR
                        : r->status >= 400 || r->status == 0 ? LOG_WARNING
                                                             : LOG_INFO;
+        bool with_engine = r->engine && r->engine_in_message;
         size_t n = 0;
 
         log_escape(method, sizeof(method), r->method ?: "-", strlen(r->method ?: "-"));
@@ -118,11 +119,11 @@ void log_request(const struct log_record *r) {
         log_escape(image, sizeof(image), r->image ?: "", strlen(r->image ?: ""));
         log_escape(
                 msg, sizeof(msg), r->message ?: "", r->message ? (r->message_len ?: strlen(r->message)) : 0);
-        snprintf(text, sizeof(text), "%s %s%s%s -> %d%s%s%s%s in %llu ms (request %s%s%.12s%s)", method,
+        snprintf(text, sizeof(text), "%s %s%s%s -> %d%s%s%s%s in %llu ms (request %s%s%.12s%s%s%s)", method,
                 path, r->image ? " image=" : "", image, r->status, r->error ? " " : "", r->error ?: "",
                 r->message ? ": " : "", msg, (unsigned long long)(r->duration_usec / USEC_PER_MSEC),
                 r->request_id ?: "-", r->container_id ? ", container " : "", r->container_id ?: "",
-                r->warm ? ", warm" : "");
+                r->warm ? ", warm" : "", with_engine ? ", engine " : "", with_engine ? r->engine : "");
 
         field(iov, &n, storage[n], sizeof(storage[0]), "MESSAGE", text, 0, false);
         number(iov, &n, storage[n], sizeof(storage[0]), "PRIORITY", (unsigned long long)priority);

@@ -24,9 +24,10 @@ struct log_record {
         size_t message_len;
         const char *image;
         const char *container_id;
-        const char *engine;   /* the engine the run went to (DOCKER_ENGINES's name) */
-        bool warm;            /* a warm container served the run */
-        usec_t duration_usec; /* from the first byte of the request to the answer written */
+        const char *engine;     /* the engine the run went to (DOCKER_ENGINES's name) */
+        bool engine_in_message; /* and the message says which: there is more than one */
+        bool warm;              /* a warm container served the run */
+        usec_t duration_usec;   /* from the first byte of the request to the answer written */
         usec_t claim_usec, create_usec, attach_usec, start_usec, run_usec, remove_usec;
 };
 

@@ -38,6 +38,7 @@ struct run {
         size_t engine_index; /* into config->engines: the engine the run went to */
         bool next_engine;    /* the engine could not be reached and nothing exists there: try the next */
         bool last_engine;    /* no other engine is left to try */
+        bool engine_lost;    /* the engine stopped answering during the run: its removal is the sweeper's */
 };
 
 static struct run *run_free(struct run *r) {
@@ -93,6 +94,28 @@ static unsigned slot_count(const struct config *c) {
         return cpus * 2 > CONFIG_CONCURRENT_MAX ? CONFIG_CONCURRENT_MAX : (unsigned)cpus * 2;
 }
 
+/* Every engine is marked down (by a run or a /health check of this host within ENGINE_DOWN_SEC) and none
+ * answers a /_ping now: a run would only wait in the queue behind runs that cannot end well either. */
+static bool every_engine_down(const struct config *c, char *why, size_t size) {
+        for (size_t i = 0; i < c->n_engines; i++)
+                if (!engine_is_down(c->runtime_dir, &c->engines[i]))
+                        return false;
+        for (size_t i = 0; i < c->n_engines; i++) {
+                _cleanup_docker_ struct docker *d = NULL;
+
+                if (docker_new(&c->engines[i], c->cert_path, c->docker_read_timeout_ms,
+                            c->docker_write_timeout_ms, &d) < 0)
+                        return false;
+                if (docker_ping(d) >= 0) {
+                        engine_mark_up(c->runtime_dir, &c->engines[i]);
+                        return false;
+                }
+                if (i == 0)
+                        snprintf(why, size, "%s", docker_message(d));
+        }
+        return true;
+}
+
 /* Wait for a run slot, first come first served, at most RUN_QUEUE_TIMEOUT; before the run's deadline starts.
  */
 static enum outcome admit(struct request *q) {
@@ -101,8 +124,14 @@ static enum outcome admit(struct request *q) {
         struct pollfd cancel[2];
         size_t n_cancel = 0;
         unsigned waiting = 0;
+        char why[512] = "";
         int r;
 
+        if (every_engine_down(c, why, sizeof(why))) {
+                answer_fail(&q->answer, APIERROR_DOCKER_UNIXSOCKET,
+                        "Unix socket failure: no engine of this host answers: %s", why);
+                return OUTCOME_ANSWER;
+        }
         run->slot_count = slot_count(c);
         r = slots_open(c->runtime_dir, run->slot_count, &run->slots);
         if (r < 0) {
@@ -250,6 +279,15 @@ static bool ended_out_of_memory(struct request *q) {
         return true;
 }
 
+/* The engine stopped answering during the run: marked down for the runs of this host, and the container
+ * left to the sweeper after one attempt (its slot would otherwise stay held while removal is retried). */
+static void engine_lost(struct request *q) {
+        struct run *run = q->run;
+
+        run->engine_lost = true;
+        engine_mark_down(q->config->runtime_dir, &q->config->engines[run->engine_index]);
+}
+
 /* What ended the stream decides the answer. */
 static enum outcome judge(struct request *q, enum pump_end e) {
         struct run *run = q->run;
@@ -266,6 +304,7 @@ static enum outcome judge(struct request *q, enum pump_end e) {
                         answer_fail(&q->answer, APIERROR_DOCKER_UNIXSOCKET,
                                 "Unix socket failure: the engine went away during the run: %s",
                                 docker_message(run->docker));
+                        engine_lost(q);
                         return OUTCOME_ANSWER;
                 }
                 if (!run->pump.watch.complete && ended_out_of_memory(q))
@@ -277,6 +316,14 @@ static enum outcome judge(struct request *q, enum pump_end e) {
                         "Failed while reading stream: it ended inside a frame");
                 return OUTCOME_ANSWER;
         case PUMP_DEADLINE:
+                /* A silent stream may be an engine gone from the network: not the code's fault then. */
+                if (docker_ping(run->docker) < 0) {
+                        answer_fail(&q->answer, APIERROR_DOCKER_UNIXSOCKET,
+                                "Unix socket failure: the engine stopped answering during the run: %s",
+                                docker_message(run->docker));
+                        engine_lost(q);
+                        return OUTCOME_ANSWER;
+                }
                 answer_fail(&q->answer, APIERROR_LIMITS_EXECUTION_TIME,
                         "Max execution time exceeded (%llu ms)",
                         (unsigned long long)c->max_execution_time_ms);
@@ -469,6 +516,7 @@ static enum outcome run_on_engines(struct request *q) {
                 run->last_engine = k + 1 == c->n_engines;
                 run->next_engine = false;
                 q->log.engine = c->engines[i].name;
+                q->log.engine_in_message = c->n_engines > 1;
                 r = docker_new(&c->engines[i], c->cert_path, c->docker_read_timeout_ms,
                         c->docker_write_timeout_ms, &run->docker);
                 if (r < 0) {
@@ -602,9 +650,10 @@ void run_finish(struct request *q) {
                 return;
         /* The stream goes first: the engine ends a StdinOnce container's attach when it is closed. */
         run->stream = docker_stream_free(run->stream);
-        if (lifecycle_remove(&run->life, now_usec() + REMOVE_USEC) < 0)
-                log_message(LOG_ERR, "Failed to remove container %s: %s", run->life.id ?: run->life.name,
-                        docker_message(run->docker));
+        if (lifecycle_remove(&run->life, now_usec() + (run->engine_lost ? 0 : REMOVE_USEC)) < 0)
+                log_message(LOG_ERR, "Failed to remove container %s: %s%s", run->life.id ?: run->life.name,
+                        docker_message(run->docker),
+                        run->engine_lost ? " (the engine is lost: left to the sweeper)" : "");
         q->log.claim_usec = run->life.claim_usec;
         q->log.warm = run->life.warm;
         q->log.create_usec = run->life.create_usec;

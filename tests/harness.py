@@ -261,6 +261,9 @@ def _stderr_records(text):
         rid = re.search(r"\(request ([0-9A-Za-z-]+)", r["MESSAGE"])
         if rid:
             r["DOCKER_RUN_REQUEST_ID"] = rid.group(1)
+        engine = re.search(r", engine (\S+)\)$", r["MESSAGE"])  # named when there are several
+        if engine:
+            r["DOCKER_RUN_ENGINE"] = engine.group(1)
         out.append(r)
     return out
 

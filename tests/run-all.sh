@@ -15,14 +15,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../packaging/bootstrap.sh"
 
 t0=$(date +%s)
+# Everything the suite needs is installed below: a test that finds a facility absent fails, never skips.
+export CI=${CI:-1}
 section() { # section NAME: a timestamped heading, so CI's log shows where the time goes
         echo
         echo "=== run-all: $* ($(($(date +%s) - t0)) s)"
 }
 
 section packages
-# runsc, podman, uidmap and its friends: the suite under gVisor and against Podman (rootless too).
-bootstrap_packages runsc podman uidmap slirp4netns fuse-overlayfs
+# runsc, podman, uidmap and its friends: the suite under gVisor and against Podman (rootless too);
+# haproxy, openssl and iproute2: e2e-scale's remote engine over TLS in a network namespace, two hosts.
+bootstrap_packages runsc podman uidmap slirp4netns fuse-overlayfs haproxy openssl iproute2
 section engine
 bootstrap_engine
 trap 'bash "$top/tests/images/clean.sh" || true; stop_started_engine' EXIT
