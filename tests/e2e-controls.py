@@ -120,7 +120,9 @@ def test_cpus_bound_a_busy_loop():
         (st, _, body), used = harness.while_running(
             lambda: s.run(sh("timeout 4 sh -c 'while :; do :; done'")), usage)
     expect(st == 200, "ran", st, body)
-    expect(0.3 < used < 0.7, "a busy loop got about half a core", used)
+    # The bound is the point: at most half a core and a little. Below it only the machine's own load
+    # decides (a busy CI host gave the loop 0.298); 0.1 still shows a busy process was measured.
+    expect(0.1 < used < 0.7, "a busy loop got at most about half a core", used)
 
 
 # --- backpressure ----------------------------------------------------------------------
