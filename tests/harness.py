@@ -468,7 +468,7 @@ def free_port():
 class Server:
     """The handler under systemd-socket-activate, one process per connection."""
 
-    def __init__(self, env=None, unset=(), inetd=False, binary=None, listen="127.0.0.1", cgroup=None):
+    def __init__(self, env=None, unset=(), inetd=False, binary=None, listen="127.0.0.1", cgroup=None, netns=None):
         self.number = next(_server_numbers)
         _servers.append(self)
         self.started = None  # usec of the realtime clock
@@ -478,7 +478,10 @@ class Server:
         for k in unset:
             self.env.pop(k, None)
         self.inetd = inetd
-        self.listen = listen
+        # netns: a started engines.NetnsHost to serve from, as another host would (on its address)
+        self.netns = netns
+        self.listen = netns.addr if netns else listen
+        self.addr = netns.addr if netns else "127.0.0.1"  # where a client connects
         self.cgroup = cgroup  # a cgroup.procs file the handlers are to run under
         self.binary = binary or BIN
         self.port = None
@@ -501,6 +504,8 @@ class Server:
         # sh records the handler's pid and start, then becomes it (see EXECS); PWD is its own addition.
         args += ["/bin/sh", "-c", 'unset PWD; read -r s </proc/$$/stat; echo "%d $s" >>%s; exec "$0"'
                  % (self.number, shlex.quote(EXECS)), self.binary]
+        if self.netns:
+            args = self.netns.enter_args(args)
         self.logfile = tempfile.TemporaryFile()
         if self.started is None:
             self.started = time.time_ns() // 1000
@@ -513,7 +518,7 @@ class Server:
         end = time.monotonic() + 10
         while time.monotonic() < end:
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                socket.create_connection((self.addr, self.port), timeout=1).close()
                 return
             except OSError:
                 time.sleep(0.05)
@@ -637,7 +642,7 @@ class Server:
             body = json.dumps(body)
             h["Content-Type"] = "application/json"
         h.update(headers or {})
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        c = http.client.HTTPConnection(self.addr, self.port, timeout=timeout)
         try:
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()
@@ -656,7 +661,7 @@ class Server:
 
     def raw(self, data, timeout=30, shut=True):
         """Send raw bytes; returns everything the server wrote until it closed."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s = socket.create_connection((self.addr, self.port), timeout=timeout)
         try:
             s.sendall(data)
             if shut:
@@ -678,7 +683,7 @@ def read_to_end(sock):
 
 def send_run(server, payload, image=RUNNER):
     """A run request sent on a connection left open: the caller decides how it ends."""
-    c = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    c = socket.create_connection((server.addr, server.port), timeout=10)
     body = json.dumps({"image": image, "payload": payload}).encode()
     c.sendall(b"POST /run HTTP/1.1\r\nX-Access-Token: %s\r\nContent-Length: %d\r\n\r\n"
               % (TOKEN.encode(), len(body)) + body)
