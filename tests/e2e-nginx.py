@@ -89,6 +89,7 @@ class Nginx:
         self.drop = drop
         self.dir = None
         self.proc = None
+        self.addr = "127.0.0.1"  # where nginx listens: Server.request connects to it
         self.port = None
 
     def __enter__(self):
