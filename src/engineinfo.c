@@ -214,7 +214,9 @@ int engineinfo_cached(const char *dir, const struct engine_addr *e, struct engin
         if (cache_path(dir, e, path, sizeof(path)) < 0 || read_cache(path, &i) < 0)
                 return -ENOENT;
         pid = e->kind == ENGINE_UNIX ? engine_pid(e->path) : 0;
-        if (pid > 0 ? pid != i.engine_pid : (int64_t)time(NULL) - i.fetched > ENGINEINFO_TTL_SEC)
+        /* Another engine process, or too old: a reload (runtimes registered) or a socket-activated engine,
+         * whose socket is systemd's and whose pid never changes, must be seen within the TTL. */
+        if ((pid > 0 && pid != i.engine_pid) || (int64_t)time(NULL) - i.fetched > ENGINEINFO_TTL_SEC)
                 return -ENOENT;
         *ret = i;
         return 0;

@@ -13,7 +13,7 @@
 #include "enginelist.h"
 
 #define ENGINEINFO_RUNTIMES_MAX 512 /* bytes of the space separated runtime names kept */
-#define ENGINEINFO_TTL_SEC      60 /* a cache of an engine whose process cannot be seen is trusted this long */
+#define ENGINEINFO_TTL_SEC      60  /* a cache is trusted at most this long, and only for the same process */
 
 struct engine_info {
         unsigned ncpu;
@@ -36,7 +36,7 @@ void engineinfo_parse(json_object *info, json_object *version, struct engine_inf
 
 /*
  * The engine's facts, from the cache file in dir when it still describes the engine (the same engine process
- * behind the unix socket, or younger than ENGINEINFO_TTL_SEC), else asked of the engine (GET /info and
+ * behind the unix socket, and younger than ENGINEINFO_TTL_SEC), else asked of the engine (GET /info and
  * /version) and cached. Returns 0, or the engine call's error.
  */
 int engineinfo_get(struct docker *d, const char *dir, struct engine_info *ret);

@@ -20,6 +20,7 @@ int pump_init(struct pump *p, const struct pump_params *params) {
                 .sigfd = params->sigfd,
                 .early = params->early,
                 .settle = params->settle,
+                .quiet = params->quiet,
         };
         stream_demux_init(&p->demux, params->max_output);
         body_watch_init(&p->watch);
@@ -125,6 +126,7 @@ static enum pump_end receive(struct pump *p) {
                 }
                 if (n == 0)
                         return stream_demux_at_boundary(&p->demux) ? PUMP_EOF : PUMP_TRUNCATED;
+                p->last_bytes = now_usec();
                 r = stream_demux_feed(&p->demux, buf, n);
                 if (r == -EFBIG)
                         return PUMP_TOO_BIG;
@@ -151,6 +153,8 @@ enum pump_end pump_run(struct pump *p, usec_t deadline) {
                 if (p->settle_until > 0) {
                         if (p->settle_until < until)
                                 until = p->settle_until;
+                        if (p->quiet > 0 && p->last_bytes + p->quiet < until)
+                                until = p->last_bytes + p->quiet;
                         if (now_usec() >= until)
                                 return PUMP_COMPLETE;
                 } else if (now_usec() >= deadline)

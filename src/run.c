@@ -373,6 +373,7 @@ static int start_pump(struct request *q) {
                  * could miss the runner's stderr, so there the exit decides. */
                 .early = !c->wait_for_exit && !run->engine.podman,
                 .settle = PUMP_SETTLE_USEC,
+                .quiet = PUMP_QUIET_USEC,
         };
         int r;
 
