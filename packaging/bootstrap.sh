@@ -9,11 +9,10 @@ DOCKER_SOCKET=${DOCKER_SOCKET:-/var/run/docker.sock}
 STARTED_DOCKERD_PID=
 
 bootstrap_packages() {
-        # nginx-light: tests/e2e-nginx.py runs nginx in front of the handler (its own files, never /etc/nginx).
-        # prometheus: promtool checks GET /metrics.
+        # What building and serving need; the test suite adds its own (tests/run-all.sh).
         local pkgs=(build-essential autoconf automake pkg-config libcurl4-openssl-dev libjson-c-dev
                 libsystemd-dev systemd docker.io runc containerd busybox-static python3 curl clang-format time
-                nginx-light prometheus "$@")
+                "$@")
         local missing=()
         for p in "${pkgs[@]}"; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -30,7 +30,7 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
         systemd-sysusers docker-run.conf
         chgrp docker-run "$CONF"
         systemctl daemon-reload
-        systemctl enable --now docker-run.socket
+        systemctl enable --now docker-run.socket docker-run-sweep.timer
 else
         if [ -f /run/docker-run-serve.pid ] && kill -0 "$(cat /run/docker-run-serve.pid)" 2>/dev/null; then
                 kill "$(cat /run/docker-run-serve.pid)"

@@ -85,11 +85,12 @@ static int limits_of(const struct jsontext_value *v, const struct body_maxima *m
                 for (i = 0; i < ELEMENTSOF(names); i++)
                         if (jsontext_string_eq(key.ptr, key.len, names[i]))
                                 break;
+                /* The key as sent, quotes included, at most 64 bytes of it: the message is escaped. */
                 if (i == ELEMENTSOF(names))
                         return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
-                                "Invalid request: unknown key in \"limits\" (known: executionTime, "
-                                "outputSize, "
-                                "memory)");
+                                "Invalid request: unknown key %.*s in \"limits\" (known: executionTime, "
+                                "outputSize, memory)",
+                                (int)(key.len < 64 ? key.len : 64), key.ptr);
                 if (seen[i].ptr)
                         return reject(APIERROR_REQUEST_LIMITS, ret_error, msg, msglen,
                                 "Invalid request: \"limits.%s\" given twice", names[i]);

@@ -318,6 +318,17 @@ int docker_ping(struct docker *d) {
         return request(d, "GET", "/_ping", NULL, 0);
 }
 
+int docker_ping_within(struct docker *d, uint64_t timeout_ms) {
+        uint64_t saved = d->timeout_ms;
+        int r;
+
+        if (timeout_ms < saved)
+                d->timeout_ms = timeout_ms;
+        r = docker_ping(d);
+        d->timeout_ms = saved;
+        return r;
+}
+
 int docker_info(struct docker *d, json_object **ret) {
         int r;
 

@@ -56,6 +56,9 @@ const char *docker_message(const struct docker *d);
 /* GET /_ping: 0 when the engine answers. */
 int docker_ping(struct docker *d);
 
+/* docker_ping() bounded by timeout_ms when that is shorter than the client's own bound. */
+int docker_ping_within(struct docker *d, uint64_t timeout_ms);
+
 /* GET /info: the engine's answer as parsed JSON, owned by the caller. */
 int docker_info(struct docker *d, json_object **ret);
 

@@ -316,8 +316,9 @@ static enum outcome judge(struct request *q, enum pump_end e) {
                         "Failed while reading stream: it ended inside a frame");
                 return OUTCOME_ANSWER;
         case PUMP_DEADLINE:
-                /* A silent stream may be an engine gone from the network: not the code's fault then. */
-                if (docker_ping(run->docker) < 0) {
+                /* The deadline may be an engine gone from the network or hung: not the code's fault then.
+                 * One /_ping, bounded by a second (the answer's bound, README "Bounds"). */
+                if (docker_ping_within(run->docker, 1000) < 0) {
                         answer_fail(&q->answer, APIERROR_DOCKER_UNIXSOCKET,
                                 "Unix socket failure: the engine stopped answering during the run: %s",
                                 docker_message(run->docker));
@@ -326,7 +327,7 @@ static enum outcome judge(struct request *q, enum pump_end e) {
                 }
                 answer_fail(&q->answer, APIERROR_LIMITS_EXECUTION_TIME,
                         "Max execution time exceeded (%llu ms)",
-                        (unsigned long long)c->max_execution_time_ms);
+                        (unsigned long long)run->body.execution_time_ms);
                 return OUTCOME_ANSWER;
         case PUMP_TOO_BIG:
                 answer_fail(&q->answer, APIERROR_LIMITS_READ_SIZE, "Max output size exceeded (%llu bytes)",

@@ -39,6 +39,7 @@ def test_limits_lower_execution_time():
     expect_error(answer, 400, "limits.execution_time")
     expect(1.0 < took < 3.0, "stopped at the request's 1.5 s, not the configured 5 s", took)
     expect(answer[1]["x-docker-run-limits"].startswith("executionTime=1.500,"), "the header says so", answer[1])
+    expect("(1500 ms)" in answer[2]["message"], "the message names the limit that applied", answer[2])
 
 
 def test_limits_lower_output_size():

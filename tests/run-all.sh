@@ -23,9 +23,11 @@ section() { # section NAME: a timestamped heading, so CI's log shows where the t
 }
 
 section packages
-# runsc, podman, uidmap and its friends: the suite under gVisor and against Podman (rootless too);
-# haproxy, openssl and iproute2: e2e-scale's remote engine over TLS in a network namespace, two hosts.
-bootstrap_packages runsc podman uidmap slirp4netns fuse-overlayfs haproxy openssl iproute2
+# nginx-light: tests/e2e-nginx.py runs nginx in front of the handler (its own files, never /etc/nginx);
+# prometheus: promtool checks GET /metrics; runsc, podman, uidmap and its friends: the suite under gVisor
+# and against Podman (rootless too); haproxy, openssl and iproute2: e2e-scale's remote engine over TLS in
+# a network namespace, two hosts.
+bootstrap_packages nginx-light prometheus runsc podman uidmap slirp4netns fuse-overlayfs haproxy openssl iproute2
 section engine
 bootstrap_engine
 trap 'bash "$top/tests/images/clean.sh" || true; stop_started_engine' EXIT

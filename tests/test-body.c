@@ -106,6 +106,29 @@ static const struct {
                 APIERROR_REQUEST_LIMITS },
 };
 
+/* A refusal names what was wrong, in the client's own words. */
+static void test_messages(void) {
+        static const struct {
+                const char *input;
+                const char *needle;
+        } cases[] = {
+                { "{\"image\": \"x\", \"payload\": {}, \"limits\": {\"cpu\": 1}}", "unknown key \"cpu\"" },
+                { "{\"image\": \"x\", \"payload\": {}, \"limits\": {\"memory\": 7000000, \"memory\": 1}}",
+                        "\"limits.memory\" given twice" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct body_request b;
+                enum apierror e = _APIERROR_MAX;
+                char msg[256] = "";
+
+                (void)body_parse_request(
+                        cases[i].input, strlen(cases[i].input), &max, &b, &e, msg, sizeof(msg));
+                CHECK(strstr(msg, cases[i].needle) != NULL, "message names it: %s (want %s)", msg,
+                        cases[i].needle);
+        }
+}
+
 static void test_requests(void) {
         for (size_t i = 0; i < ELEMENTSOF(requests); i++) {
                 struct body_request b;
@@ -255,6 +278,7 @@ static void test_watch(void) {
 
 int main(void) {
         test_requests();
+        test_messages();
         test_nesting();
         test_outputs();
         test_watch();

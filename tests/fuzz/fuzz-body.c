@@ -78,6 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (!whole.complete || whole.end != end || end == 0 || end > size)
                         abort();
         }
+        /* And back: what the watcher took for the whole answer is one object by the whole-buffer check. */
+        if (whole.complete) {
+                if (whole.end == 0 || whole.end > size ||
+                        body_check_runner_output(buf, whole.end, &end, msg, sizeof(msg)) != 0 ||
+                        end != whole.end)
+                        abort();
+        }
         free(buf);
         return 0;
 }

@@ -15,16 +15,16 @@ command -v clang >/dev/null || {
 # Built straight from the sources: the tree may be configured in place, which rules out a second
 # autotools build directory (configure --enable-fuzzing does the same for a clean tree).
 mkdir -p "$build"
-for t in http body stream jsontext; do
+for t in ${FUZZ_TARGETS:-http body stream jsontext}; do
         clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
                 -I"$top/src" -I"$top/tests" "$top/tests/fuzz/fuzz-$t.c" \
-                "$top"/src/{http,body,stream,apierror,jsontext}.c \
+                "$top"/src/{http,body,stream,apierror,jsontext,parse}.c \
                 $(pkg-config --cflags --libs json-c) -o "$build/fuzz-$t"
 done
 cd "$build"
 
 failed=0
-for t in http body stream jsontext; do
+for t in ${FUZZ_TARGETS:-http body stream jsontext}; do
         work=$(mktemp -d)
         cp "$top/tests/fuzz/corpus/$t/"* "$work/"
         log=$work/log
