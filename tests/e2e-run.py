@@ -591,6 +591,23 @@ def test_log_record():
             expect(rec.get(k), "the record has " + k, rec)
 
 
+def test_trusted_proxy_names_the_client():
+    """From a trusted proxy the journal names the client X-Forwarded-For gives, the proxy and its request id;
+    from anyone else the header is not believed. The fields are journald's: on stderr only the message."""
+    hdrs = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7", "X-Request-Id": "proxy-7"}
+    with Server({"DOCKER_RUN_TRUSTED_PROXIES": "127.0.0.1"}) as trusting, Server() as other:
+        st, h, _ = trusting.request("GET", "/", headers=hdrs)
+        rec = trusting.record(h["x-request-id"])
+        st2, h2, _ = other.request("GET", "/", headers=hdrs)
+        rec2 = other.record(h2["x-request-id"])
+    expect(st == 200 and st2 == 200, "answered", st, st2)
+    if journald():
+        expect(rec.get("DOCKER_RUN_REMOTE") == "203.0.113.7" and rec.get("DOCKER_RUN_PROXY", "").startswith("127.0.0.1")
+               and rec.get("DOCKER_RUN_PROXY_REQUEST_ID") == "proxy-7", "the client behind the proxy", rec)
+        expect(rec2.get("DOCKER_RUN_REMOTE", "").startswith("127.0.0.1") and "DOCKER_RUN_PROXY" not in rec2
+               and "DOCKER_RUN_PROXY_REQUEST_ID" not in rec2, "an untrusted X-Forwarded-For ignored", rec2)
+
+
 def test_sweeper_removes_only_expired():
     now = int(time.time())
     made = {}

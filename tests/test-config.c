@@ -290,6 +290,16 @@ static void check_flags(const char *row, const struct config *c) {
         CHECK(str_is(c->container_runtime, "runsc"), "%s: runtime", row);
 }
 
+static void check_trusted_proxies(const char *row, const struct config *c) {
+        static const char *const list[] = { "127.0.0.1", "::1", "10.0.0.5", NULL };
+
+        CHECK(strv_equal(c->trusted_proxies, list), "%s: trusted proxies", row);
+}
+
+static void check_trusted_none(const char *row, const struct config *c) {
+        CHECK(!c->trusted_proxies || !c->trusted_proxies[0], "%s: no proxy trusted", row);
+}
+
 static void check_allowlist(const char *row, const struct config *c) {
         static const char *const list[] = { "glot/python:latest", "glot/bash:latest", NULL };
 
@@ -495,6 +505,15 @@ static const struct row {
                 FAIL("DOCKER_RUN_WARM_POOL", "IMAGE=COUNT") },
         { "added defaults", {}, OK(check_added_defaults) },
         { "one engine by its socket", {}, OK(check_one_engine) },
+        { "trusted proxies", { { "DOCKER_RUN_TRUSTED_PROXIES", " 127.0.0.1\t::1 10.0.0.5 " } },
+                OK(check_trusted_proxies) },
+        { "trusted proxy by name", { { "DOCKER_RUN_TRUSTED_PROXIES", "127.0.0.1 localhost" } },
+                FAIL("DOCKER_RUN_TRUSTED_PROXIES", "not a numeric IPv4 or IPv6 address") },
+        { "trusted proxy with a port", { { "DOCKER_RUN_TRUSTED_PROXIES", "127.0.0.1:8080" } },
+                FAIL("DOCKER_RUN_TRUSTED_PROXIES", "not a numeric IPv4 or IPv6 address") },
+        /* Present but empty trusts no proxy: the safe reading (unlike an empty allow-list, it opens
+           nothing). */
+        { "trusted proxies empty", { { "DOCKER_RUN_TRUSTED_PROXIES", "" } }, OK(check_trusted_none) },
         { "engines",
                 { { "DOCKER_ENGINES", " unix:///run/a.sock\ttcp://10.0.0.2:2376 tcp://[::1]:2376 " },
                         { "DOCKER_CERT_PATH", CERTS }, { "DOCKER_UNIX_SOCKET_PATH", NULL } },
