@@ -48,7 +48,9 @@ done
 # The end-to-end files of the contract and the limits once more under gVisor and against Podman, each on
 # an engine of its own (tests/engines.py run). Left out, with the reason: e2e-faults (its engine is a stub:
 # no runtime is involved), e2e-sweep, e2e-burst and e2e-nginx (about the handler and the engine's load,
-# not the runtime), and against Podman the one battery test that runs a dockerd of its own (it says so).
+# not the runtime), e2e-run-warm (e2e-run again with a pool, which e2e-pool covers per runtime),
+# e2e-engines and e2e-scale (each starts the engines it is about), and against Podman the one battery
+# test that runs a dockerd of its own (it says so).
 runtime_files="tests/e2e-run.py tests/e2e-trust.py tests/e2e-battery.py tests/e2e-controls.py tests/e2e-pool.py
         tests/e2e-keepalive.py"
 section "the end-to-end files under gVisor (runsc)"
