@@ -630,13 +630,20 @@ def test_handler_killed_then_swept():
     with Server({"RUN_MAX_EXECUTION_TIME": "1", "DOCKER_UNIX_SOCKET_READ_TIMEOUT": "1"}) as s:
         before = our_containers()
         c = send_run(s, sh("sleep 60"))
-        time.sleep(0.7)
+        # Killed once its container exists (a fixed 0.7 s was too short for Podman on a busy host).
+        end = time.monotonic() + 10
+        while not (our_containers() - before) and time.monotonic() < end:
+            time.sleep(0.05)
         kill_handler(s)
         c.close()
         time.sleep(0.5)
         leaked = our_containers() - before
         expect(len(leaked) == 1, "kill -9 leaves the container", leaked)
-        time.sleep(4)  # past its deadline label: start + 1 s run + 3 engine timeouts of 1 s
+        # Past its deadline label (the run's 1 s and the engine timeouts after it), in whole seconds, and half
+        # a second more: time() is the kernel's coarse clock, a few ms behind gettimeofday at a second's turn.
+        deadline = int(docker("inspect", "--format", '{{index .Config.Labels "docker-run.deadline"}}',
+                              *leaked).stdout.strip())
+        time.sleep(max(0.0, deadline + 1.5 - time.time()))
         p = sweep()
         expect(p.returncode == 0, "sweep ran", p.log)
         expect(not (our_containers() & leaked), "sweeper removed it", p.log)
