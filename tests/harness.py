@@ -753,10 +753,27 @@ def lock_engine():
             print("# waited %.0f s for the engine (another end-to-end file used it)" % (time.monotonic() - t))
 
 
+def drop_stale_claims():
+    """Claim files an earlier, aborted run of the suite left in the test runtime directories, for containers
+    the engine no longer has: the pool tests count claims. Only files older than a minute, under our lock."""
+    have = set(docker("ps", "-aq", "--no-trunc").stdout.split())
+    for d in (RUNTIME_DIR, RUNTIME_DIR + "-a", RUNTIME_DIR + "-b"):
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for n in names:
+            path = os.path.join(d, n)
+            if n.startswith("claim-") and n[6:] not in have and time.time() - os.path.getmtime(path) > 60:
+                log("# a stale claim of an earlier run removed:", path)
+                os.unlink(path)
+
+
 def main(tests, setup=None):
     """Run the named test functions in order and print the closing 'N passed, N failed' line."""
     lock_engine()
     require_engine()
+    drop_stale_claims()
     ensure_images()
     if WARM:
         p = sweep()
